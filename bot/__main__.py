@@ -1,0 +1,77 @@
+"""Command line: `python -m bot` runs the bot (long polling); `import`, `stats`, `chat` and `migrate` help
+operators, moderators and translators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="ManaBalss participation bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot with long polling (the default)")
+    importer = commands.add_parser("import", help="load or update a campaign from a YAML or JSON file")
+    importer.add_argument("file", type=Path)
+    stats = commands.add_parser("stats", help="residents, campaigns, ideas, votes")
+    stats.add_argument("--json", action="store_true", help="one JSON object on one line")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal, without Telegram")
+    chat.add_argument("--lang", choices=("lv", "ru", "en"), default="lv")
+    chat.add_argument("--user-id", type=int, default=1)
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    return parser
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"error: bad setting: {problems}") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = _load_settings()
+    from bot.logging_setup import setup_logging
+
+    setup_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+    command = args.command or "run"
+    try:
+        if command == "run":
+            if settings.token_problem:
+                raise SystemExit(f"error: {settings.token_problem}")
+            from bot.runner import run_polling
+
+            asyncio.run(run_polling(settings))
+        elif command == "import":
+            from bot.cli import import_file
+
+            asyncio.run(import_file(settings, args.file))
+        elif command == "stats":
+            from bot.cli import print_stats
+
+            asyncio.run(print_stats(settings, as_json=args.json))
+        elif command == "chat":
+            from bot.cli_chat import run_chat
+
+            asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
+        elif command == "migrate":
+            from bot.cli import migrate_only
+
+            asyncio.run(migrate_only(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

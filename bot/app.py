@@ -1,0 +1,91 @@
+"""The app factory: one Bot and one Dispatcher, assembled the same way for polling, tests and the chat CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
+from aiogram.utils.i18n import I18n
+
+from bot.config import Settings
+from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
+from bot.middlewares import DatabaseSessionMiddleware, ResidentMiddleware
+from bot.ui import screens
+from handlers import get_routers
+from storage.db import SessionFactory
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessions: SessionFactory,
+    i18n: I18n,
+    *,
+    clock: Clock = utc_now,
+    fsm_storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(storage=fsm_storage or MemoryStorage())
+    dp["settings"] = settings
+    dp["clock"] = clock
+    # Order matters: a session first, then the resident (needs the session), then their language.
+    dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
+    dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
+    ResidentLocaleMiddleware(i18n).setup(dp)
+    dp.errors.register(answer_errors)
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def answer_errors(event: ErrorEvent, **_: Any) -> bool:
+    """Log the failure and tell the resident, instead of leaving them with a spinning button."""
+    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    try:
+        query: CallbackQuery | None = event.update.callback_query
+        message: Message | None = event.update.message
+        if query is not None:
+            await query.answer(screens.error_text(), show_alert=True)
+        elif message is not None:
+            await message.answer(screens.error_text())
+    except Exception:  # the error answer must not raise again
+        log.warning("could not tell the resident about the error", exc_info=True)
+    return True
+
+
+async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in Telegram's input field, in each language."""
+    for language in LANGUAGES:
+        with i18n.context(), i18n.use_locale(language):
+            commands = [
+                BotCommand(command="menu", description=i18n.gettext("Main menu")),
+                BotCommand(command="ideas", description=i18n.gettext("Read and support ideas")),
+                BotCommand(command="lang", description=i18n.gettext("Change the language")),
+                BotCommand(command="help", description=i18n.gettext("How it works")),
+            ]
+        await bot.set_my_commands(commands, language_code=None if language == "lv" else language)

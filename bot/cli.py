@@ -1,0 +1,52 @@
+"""Operator commands: import a campaign, print statistics, migrate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.config import Settings
+from bot.domain.campaign_file import CampaignFileError, load_campaign_file
+from bot.domain.campaigns import collect_stats, import_campaign
+from storage.db import open_database
+
+
+async def import_file(settings: Settings, path: Path) -> None:
+    try:
+        spec = load_campaign_file(path)
+    except CampaignFileError as error:
+        raise SystemExit(f"error: {path} was not imported, nothing changed:\n{error}") from None
+    except OSError as error:
+        raise SystemExit(f"error: cannot read {path}: {error.strerror}") from None
+    engine, sessions = await open_database(settings.database_url)
+    try:
+        async with sessions() as session:
+            report = await import_campaign(session, spec)
+    finally:
+        await engine.dispose()
+    print(report.summary())
+
+
+async def print_stats(settings: Settings, *, as_json: bool) -> None:
+    engine, sessions = await open_database(settings.database_url)
+    try:
+        async with sessions() as session:
+            stats = (await collect_stats(session)).as_dict()
+    finally:
+        await engine.dispose()
+    if as_json:
+        print(json.dumps(stats, ensure_ascii=False, sort_keys=True))
+        return
+    languages = ", ".join(f"{lang} {count}" for lang, count in sorted(stats["users_by_language"].items()))
+    statuses = ", ".join(f"{status} {count}" for status, count in sorted(stats["ideas_by_status"].items()))
+    print(f"residents:   {stats['users']}" + (f" ({languages})" if languages else ""))
+    print(f"campaigns:   {stats['campaigns']}")
+    print(f"ideas:       {stats['ideas']}" + (f" ({statuses})" if statuses else ""))
+    print(f"votes:       {stats['votes']} from {stats['voters']} residents")
+    print(f"subscribers: {stats['subscribers']}")
+
+
+async def migrate_only(settings: Settings) -> None:
+    engine, _ = await open_database(settings.database_url)
+    await engine.dispose()
+    print("database is up to date")

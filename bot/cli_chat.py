@@ -1,0 +1,159 @@
+"""`python -m bot chat`: the real Dispatcher and handlers, with the terminal standing in for Telegram.
+Your lines become messages; the bot's messages print with numbered buttons; a number presses a button."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import re
+import sys
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+
+from bot.app import create_bot, create_dispatcher, utc_now
+from bot.config import Settings
+from bot.domain.campaign_file import load_campaign_file
+from bot.domain.campaigns import has_any_campaign, import_campaign, shift_to_open
+from bot.i18n import create_i18n
+from storage.db import open_database
+from storage.users import get_or_create_user, set_language
+
+CHAT_TOKEN = "1000000:terminal-chat-not-a-real-telegram-token"
+BOT_USER = User(id=1000000, is_bot=True, first_name="ManaBalss", username="manabalss_bot")
+BOLD, ITALIC, RESET = "\033[1m", "\033[3m", "\033[0m"
+
+
+def example_campaign_path():
+    return resources.files("bot") / "data" / "atverta-latvija.yaml"
+
+
+def html_to_terminal(text: str, colour: bool) -> str:
+    if colour:
+        text = re.sub(r"<(b|strong)>", BOLD, text)
+        text = re.sub(r"<(i|em)>", ITALIC, text)
+        text = re.sub(r"</(b|strong|i|em)>", RESET, text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+class TerminalSession(BaseSession):
+    """Answers the Bot API calls the handlers make by printing them."""
+
+    def __init__(self, user_id: int, colour: bool) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.colour = colour
+        self.message_ids = itertools.count(1)
+        self.buttons: list[tuple[int, Any]] = []  # (message id, button) by the number shown
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, url, headers=None, timeout=30, chunk_size=65536, raise_for_status=True):  # noqa: ASYNC109
+        raise NotImplementedError("no files in the terminal chat")
+        yield b""  # pragma: no cover
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if isinstance(method, GetMe):
+            return BOT_USER
+        if isinstance(method, SendMessage):
+            return self._show(next(self.message_ids), method.text, method.reply_markup, edited=False)
+        if isinstance(method, EditMessageText):
+            return self._show(method.message_id, method.text, method.reply_markup, edited=True)
+        if isinstance(method, EditMessageReplyMarkup):
+            return True
+        if isinstance(method, AnswerCallbackQuery):
+            if method.text:
+                print(f"  [{method.text}]")
+            return True
+        return True  # commands menu and the like mean nothing in a terminal
+
+    def _show(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None, edited: bool) -> Message:
+        print("\n" + ("─" * 60) + (" (edited)" if edited else ""))
+        print(html_to_terminal(text, self.colour))
+        if isinstance(markup, InlineKeyboardMarkup):
+            self.buttons = []
+            for row in markup.inline_keyboard:
+                labels = []
+                for button in row:
+                    self.buttons.append((message_id, button))
+                    labels.append(f"[{len(self.buttons)}] {button.text}")
+                print("   ".join(labels))
+        return Message(message_id=message_id, date=datetime.now(UTC), text=text, reply_markup=markup,
+                       chat=Chat(id=self.user_id, type="private"), from_user=BOT_USER)
+
+
+async def prepare_database(settings: Settings, user_id: int, language: str):
+    engine, sessions = await open_database(settings.database_url)
+    async with sessions() as session:
+        if not await has_any_campaign(session):
+            spec = load_campaign_file(example_campaign_path())
+            spec = shift_to_open(spec, utc_now())
+            report = await import_campaign(session, spec)
+            print(f"(empty database: loaded the example campaign, open from today — {report.summary()})")
+        user = await get_or_create_user(session, user_id, language)
+        await set_language(session, user, language)
+    return engine, sessions
+
+
+async def run_chat(settings: Settings, *, language: str, user_id: int) -> None:
+    engine, sessions = await prepare_database(settings, user_id, language)
+    colour = sys.stdout.isatty()
+    session = TerminalSession(user_id, colour)
+    settings = settings.model_copy(update={"bot_token": settings.bot_token.__class__(CHAT_TOKEN)})
+    bot = create_bot(settings, session=session)
+    dp = create_dispatcher(settings, sessions, create_i18n(settings.default_language))
+    person = User(id=user_id, is_bot=False, first_name="Resident", language_code=language)
+    chat = Chat(id=user_id, type="private")
+    update_ids = itertools.count(1)
+
+    async def feed(**event: Any) -> None:
+        await dp.feed_update(bot, Update(update_id=next(update_ids), **event))
+
+    async def say(text: str) -> None:
+        await feed(message=Message(message_id=0, date=datetime.now(UTC), chat=chat, from_user=person, text=text))
+
+    print("Type a message, a button's number to press it, or /quit to leave.")
+    await say("/start")
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            line = (await loop.run_in_executor(None, _read_line)).strip()
+            if line in ("/quit", "/exit", "\x04"):
+                break
+            if not line:
+                continue
+            if line.isdigit() and 1 <= int(line) <= len(session.buttons):
+                message_id, button = session.buttons[int(line) - 1]
+                if button.url:
+                    print(f"  (link: {button.url})")
+                    continue
+                message = Message(message_id=message_id, date=datetime.now(UTC), chat=chat, from_user=BOT_USER,
+                                  text="")
+                await feed(callback_query=CallbackQuery(id=str(next(update_ids)), from_user=person,
+                                                        chat_instance="terminal", message=message,
+                                                        data=button.callback_data))
+            else:
+                await say(line)
+    finally:
+        await engine.dispose()
+
+
+def _read_line() -> str:
+    try:
+        return input("\n> ")
+    except EOFError:
+        return "/quit"

@@ -1,0 +1,70 @@
+"""Typed settings, read from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Telegram tokens look like "123456789:AA...35 chars"; we accept any plausible length.
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///manabalss.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    redis_url: str | None = None
+    timezone: str = "Europe/Riga"
+    log_level: str = "INFO"
+    default_language: str = Field("lv", pattern="^(lv|ru|en)$")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+            return frozenset(int(part) for part in parts if part)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}, for example Europe/Riga") from error
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token_problem(self) -> str | None:
+        """A one-line explanation when the token cannot be right, else None."""
+        token = self.bot_token.get_secret_value()
+        if not token:
+            return (
+                "BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), "
+                "then set BOT_TOKEN=<the token it gives you> in the environment or in .env."
+            )
+        if not TOKEN_PATTERN.match(token):
+            return (
+                "BOT_TOKEN does not look like a Telegram bot token (digits, a colon, then 30+ letters). "
+                "Copy it again from @BotFather (/mybots -> API Token)."
+            )
+        return None

@@ -1,0 +1,165 @@
+"""What residents do with ideas: browse, open, search, support and withdraw. No Telegram here."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.rules import (
+    MAX_SEARCH_LENGTH,
+    MIN_SEARCH_LENGTH,
+    VoteRefusal,
+    VotingWindow,
+    support_refusal,
+    withdrawal_refusal,
+)
+from storage import campaigns as campaign_store
+from storage import ideas as idea_store
+from storage import votes as vote_store
+from storage.ideas import SORT_NEW, SORT_TOP
+from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea
+from storage.text import search_words
+
+SORT_RANDOM = "rnd"
+SORTS = (SORT_TOP, SORT_NEW, SORT_RANDOM)
+PAGE_SIZE = 6
+
+
+@dataclass(frozen=True)
+class IdeaList:
+    category: Category
+    ideas: list[Idea]
+    sort: str
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class IdeaCard:
+    idea: Idea
+    category: Category
+    campaign: Campaign
+    supported: bool
+    support_refusal: VoteRefusal | None
+    withdrawal_refusal: VoteRefusal | None
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    card: IdeaCard | None  # None when the idea does not exist (any more)
+    changed: bool
+    refusal: VoteRefusal | None
+
+
+def voting_window(campaign: Campaign) -> VotingWindow:
+    return VotingWindow(campaign.starts_at, campaign.ends_at, campaign.votes_revocable)
+
+
+def _page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+async def list_ideas(
+    session: AsyncSession, category_id: int, sort: str, page: int, reader_id: int
+) -> IdeaList | None:
+    """One page of a category's public ideas; None for an unknown category. A page past the end shows
+    the last page (a stale button after ideas were hidden)."""
+    category = await campaign_store.get_category(session, category_id)
+    if category is None:
+        return None
+    sort = sort if sort in SORTS else SORT_TOP
+    total = await idea_store.count_visible(session, category_id)
+    pages = _page_count(total)
+    page = min(max(page, 0), pages - 1)
+    if sort == SORT_RANDOM:
+        ids = await idea_store.visible_idea_ids(session, category_id)
+        # Stable for one reader, different between readers: nobody's idea always comes first.
+        random.Random(f"{reader_id}:{category_id}").shuffle(ids)
+        ideas = await idea_store.ideas_by_ids(session, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+    else:
+        ideas = list(await idea_store.ideas_page(session, category_id, sort, page * PAGE_SIZE, PAGE_SIZE))
+    return IdeaList(category, ideas, sort, page, pages, total)
+
+
+async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime) -> IdeaCard | None:
+    """The card of a public idea; None when it does not exist or is not public."""
+    found = await idea_store.get_idea_with_category(session, idea_id)
+    if found is None or found[0].status not in VISIBLE_STATUSES:
+        return None
+    idea, category = found
+    campaign = await session.get(Campaign, idea.campaign_id)
+    window = voting_window(campaign)
+    return IdeaCard(
+        idea=idea,
+        category=category,
+        campaign=campaign,
+        supported=await vote_store.has_voted(session, idea_id, reader_id),
+        support_refusal=support_refusal(window, idea.status, now),
+        withdrawal_refusal=withdrawal_refusal(window, idea.status, now),
+    )
+
+
+async def support(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> VoteResult:
+    return await _change_vote(session, idea_id, user_id, now, add=True)
+
+
+async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> VoteResult:
+    return await _change_vote(session, idea_id, user_id, now, add=False)
+
+
+async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool) -> VoteResult:
+    # The button may be old or forged: the idea and the campaign are checked again on every press.
+    card = await open_idea(session, idea_id, user_id, now)
+    if card is None:
+        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
+    refusal = card.support_refusal if add else card.withdrawal_refusal
+    if refusal is not None:
+        return VoteResult(card, False, refusal)
+    try:
+        if add:
+            changed, count = await vote_store.add_vote(session, idea_id, user_id)
+        else:
+            changed, count = await vote_store.remove_vote(session, idea_id, user_id)
+        await session.commit()
+    except IntegrityError:
+        # The idea was deleted between the check and the write.
+        await session.rollback()
+        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
+    card.idea.supporters_count = count
+    updated = IdeaCard(card.idea, card.category, card.campaign, add, card.support_refusal, card.withdrawal_refusal)
+    return VoteResult(updated, changed, None)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    ideas: list[Idea]
+    total: int
+    page: int
+    pages: int
+    too_short: bool = False
+
+
+async def search(
+    session: AsyncSession, campaign: Campaign, query: str, page: int = 0
+) -> SearchResult:
+    query = " ".join(query.split())[:MAX_SEARCH_LENGTH]
+    words = search_words(query)
+    if sum(len(word) for word in words) < MIN_SEARCH_LENGTH:
+        return SearchResult(query, [], 0, 0, 1, too_short=True)
+    page = max(page, 0)
+    ideas, total = await idea_store.search_ideas(session, campaign.id, words, page * PAGE_SIZE, PAGE_SIZE)
+    return SearchResult(query, ideas, total, page, _page_count(total))
+
+
+async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:
+    return await campaign_store.current_campaign(session, now)
+
+
+async def categories_overview(session: AsyncSession, campaign: Campaign) -> list[tuple[Category, int]]:
+    return await campaign_store.categories_with_counts(session, campaign.id)

@@ -1,0 +1,77 @@
+"""Translations: gettext catalogs in locales/, compiled on start, and the resident's language per update."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("lv", "ru", "en")
+LANGUAGE_NAMES = {"lv": "Latviešu", "ru": "Русский", "en": "English"}
+RIGA = ZoneInfo("Europe/Riga")
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
+    """Compile every .po whose .mo is missing or older (the .mo files are not kept in git)."""
+    compiled = []
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        tmp_path = mo_path.with_suffix(".mo.tmp")
+        with tmp_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        tmp_path.replace(mo_path)  # atomic: a second process never reads half a file
+        compiled.append(mo_path)
+    return compiled
+
+
+def create_i18n(default_locale: str = "lv") -> I18n:
+    compile_catalogs()
+    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+
+
+class ResidentLocaleMiddleware(I18nMiddleware):
+    """Uses the language stored for the resident (set by UserMiddleware, which runs before this)."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user = data.get("user")
+        if user is not None and user.language in self.i18n.available_locales:
+            return user.language
+        return self.i18n.default_locale
+
+
+# Formatting in the reader's language, times in Riga's zone.
+
+def current_language() -> str:
+    from aiogram.utils.i18n import get_i18n
+
+    return get_i18n().current_locale
+
+
+def fmt_number(value: int) -> str:
+    return format_decimal(value, locale=current_language())
+
+
+def fmt_date(moment: datetime, tz: ZoneInfo = RIGA) -> str:
+    return format_date(moment.astimezone(tz), format="long", locale=current_language())
+
+
+def fmt_datetime(moment: datetime, tz: ZoneInfo = RIGA) -> str:
+    local = moment.astimezone(tz)
+    time = format_datetime(local, "HH:mm", locale=current_language())
+    return _("{date}, {time}").format(date=format_date(local, format="long", locale=current_language()),
+                                      time=time)

@@ -1,0 +1,40 @@
+"""Outer middlewares, in order: a database session, then the resident, then (i18n) their language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+from aiogram.types import User as TelegramUser
+
+from bot.domain.rules import language_for
+from storage.db import SessionFactory
+from storage.users import get_or_create_user
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DatabaseSessionMiddleware(BaseMiddleware):
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.sessions() as session:
+            data["session"] = session
+            return await handler(event, data)
+
+
+class ResidentMiddleware(BaseMiddleware):
+    """Loads the resident (creating them on first contact) as data["user"]."""
+
+    def __init__(self, default_language: str = "lv") -> None:
+        self.default_language = default_language
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        from_user: TelegramUser | None = data.get("event_from_user")
+        if from_user is not None and not from_user.is_bot:
+            language = language_for(from_user.language_code, self.default_language)
+            data["user"] = await get_or_create_user(data["session"], from_user.id, language)
+        return await handler(event, data)

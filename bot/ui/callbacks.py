@@ -1,0 +1,34 @@
+"""Callback data: ids and short codes only (Telegram allows 64 bytes; Latvian and Cyrillic letters take 2).
+Nothing here is trusted: handlers re-check the resident and the object on every press."""
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class Menu(CallbackData, prefix="m"):
+    to: str  # one of MENU_TARGETS
+
+
+MENU_MAIN, MENU_CATEGORIES, MENU_SEARCH, MENU_LANGUAGE, MENU_HELP = "main", "cats", "search", "lang", "help"
+
+
+class IdeaList(CallbackData, prefix="l"):
+    cat: int
+    sort: str = "top"
+    page: int = 0
+
+
+class IdeaAction(CallbackData, prefix="i"):
+    """An idea card and what can be done on it; sort and page lead back to the same list."""
+
+    act: str  # one of the ACT_* codes
+    id: int
+    part: int = 0
+    sort: str = "top"
+    page: int = 0
+
+
+ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED = "o", "s", "w", "x"
+
+
+class Language(CallbackData, prefix="g"):
+    code: str

@@ -1,0 +1,62 @@
+"""Reading ideas: categories -> a paged list -> an idea card, with back navigation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import ideas
+from bot.ui import callbacks as cb
+from bot.ui import screens
+from bot.ui.respond import show
+from storage.models import User
+
+router = Router(name="browse")
+
+
+async def _categories(session: AsyncSession, user: User, now: datetime) -> screens.Screen:
+    campaign = await ideas.current_campaign(session, now)
+    if campaign is None:
+        return screens.no_campaign()
+    overview = await ideas.categories_overview(session, campaign)
+    return screens.categories_screen(campaign, overview, user.language)
+
+
+@router.message(Command("ideas"))
+async def ideas_command(message: Message, session: AsyncSession, user: User,
+                        clock: Callable[[], datetime]) -> None:
+    await show(message, await _categories(session, user, clock()))
+
+
+@router.callback_query(cb.Menu.filter(F.to == cb.MENU_CATEGORIES))
+async def categories_button(query: CallbackQuery, session: AsyncSession, user: User,
+                            clock: Callable[[], datetime]) -> None:
+    await show(query, await _categories(session, user, clock()))
+
+
+@router.callback_query(cb.IdeaList.filter())
+async def idea_list(query: CallbackQuery, callback_data: cb.IdeaList, session: AsyncSession, user: User,
+                    clock: Callable[[], datetime]) -> None:
+    page = await ideas.list_ideas(session, callback_data.cat, callback_data.sort, callback_data.page, user.id)
+    if page is None:
+        await show(query, await _categories(session, user, clock()), alert=screens.stale_button_text())
+        return
+    await show(query, screens.ideas_list_screen(page, user.language))
+
+
+@router.callback_query(cb.IdeaAction.filter(F.act == cb.ACT_OPEN))
+async def idea_card(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
+                    clock: Callable[[], datetime]) -> None:
+    now = clock()
+    card = await ideas.open_idea(session, callback_data.id, user.id, now)
+    if card is None:
+        await show(query, screens.idea_not_found())
+        return
+    me = await query.bot.me()
+    await show(query, screens.idea_card_screen(card, user.language, me.username, callback_data.part,
+                                               callback_data.sort, callback_data.page, now))

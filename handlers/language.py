@@ -1,0 +1,45 @@
+"""Choosing the language: /lang or the menu; remembered for the resident."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import ideas
+from bot.i18n import LANGUAGES
+from bot.ui import callbacks as cb
+from bot.ui import screens
+from bot.ui.respond import show
+from storage.models import User
+from storage.users import set_language
+
+router = Router(name="language")
+
+
+@router.message(Command("lang", "language"))
+async def language_command(message: Message) -> None:
+    await show(message, screens.language_screen())
+
+
+@router.callback_query(cb.Menu.filter(F.to == cb.MENU_LANGUAGE))
+async def language_button(query: CallbackQuery) -> None:
+    await show(query, screens.language_screen())
+
+
+@router.callback_query(cb.Language.filter())
+async def choose_language(query: CallbackQuery, callback_data: cb.Language, session: AsyncSession,
+                          user: User, i18n: I18n, clock: Callable[[], datetime]) -> None:
+    if callback_data.code not in LANGUAGES:
+        await query.answer(screens.stale_button_text())
+        return
+    await set_language(session, user, callback_data.code)
+    # The rest of this update speaks the new language.
+    now = clock()
+    campaign = await ideas.current_campaign(session, now)
+    with i18n.use_locale(callback_data.code):
+        await show(query, screens.main_menu(campaign, user.language, now),
+                   alert=screens.language_changed(callback_data.code))

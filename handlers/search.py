@@ -1,0 +1,35 @@
+"""Search: any text typed outside a conversation looks for ideas by their words, in every language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import ideas
+from bot.ui import callbacks as cb
+from bot.ui import screens
+from bot.ui.respond import show
+from storage.models import User
+
+router = Router(name="search")
+
+
+@router.callback_query(cb.Menu.filter(F.to == cb.MENU_SEARCH))
+async def search_button(query: CallbackQuery) -> None:
+    await show(query, screens.search_prompt())
+
+
+@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+async def search_text(message: Message, session: AsyncSession, user: User,
+                      clock: Callable[[], datetime]) -> None:
+    campaign = await ideas.current_campaign(session, clock())
+    if campaign is None:
+        await show(message, screens.no_campaign())
+        return
+    result = await ideas.search(session, campaign, message.text)
+    await show(message, screens.search_results_screen(result, user.language))

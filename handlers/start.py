@@ -1,0 +1,79 @@
+"""Welcome, shared links, the main menu, help and /cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import ideas
+from bot.domain.rules import parse_start_payload
+from bot.ui import callbacks as cb
+from bot.ui import screens
+from bot.ui.respond import show
+from storage.models import User
+
+router = Router(name="start")
+
+
+@router.message(CommandStart())
+async def start(message: Message, command: CommandObject, session: AsyncSession, user: User,
+                clock: Callable[[], datetime], state: FSMContext) -> None:
+    await state.clear()
+    now = clock()
+    if command.args:
+        idea_id = parse_start_payload(command.args)
+        card = await ideas.open_idea(session, idea_id, user.id, now) if idea_id else None
+        if card is None:
+            await show(message, screens.idea_not_found())
+            return
+        me = await message.bot.me()
+        await show(message, screens.idea_card_screen(card, user.language, me.username, 0, "top", 0, now))
+        return
+    campaign = await ideas.current_campaign(session, now)
+    code = (message.from_user.language_code or "").split("-")[0]
+    offer_language = not user.language_chosen and code not in ("lv", "ru")
+    await show(message, screens.welcome(campaign, user.language, now, offer_language))
+    if offer_language:
+        await show(message, screens.language_screen())
+
+
+@router.message(Command("menu"))
+async def menu_command(message: Message, session: AsyncSession, user: User,
+                       clock: Callable[[], datetime], state: FSMContext) -> None:
+    await state.clear()
+    now = clock()
+    await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
+
+
+@router.callback_query(cb.Menu.filter(F.to == cb.MENU_MAIN))
+async def menu_button(query: CallbackQuery, session: AsyncSession, user: User,
+                      clock: Callable[[], datetime]) -> None:
+    now = clock()
+    await show(query, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
+
+
+@router.message(Command("help"))
+async def help_command(message: Message) -> None:
+    await show(message, screens.help_screen())
+
+
+@router.callback_query(cb.Menu.filter(F.to == cb.MENU_HELP))
+async def help_button(query: CallbackQuery) -> None:
+    await show(query, screens.help_screen())
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext, session: AsyncSession, user: User,
+                 clock: Callable[[], datetime]) -> None:
+    if await state.get_state() is None:
+        await show(message, screens.cancelled())
+        return
+    await state.clear()
+    now = clock()
+    await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))

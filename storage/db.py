@@ -1,0 +1,95 @@
+"""Engine, sessions and migrations. Every command that touches the database calls `open_database`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def async_url(url: str) -> str:
+    """Accept the URL forms hosting platforms hand out and pick the async driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername != "postgresql+asyncpg":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite" and parsed.drivername != "sqlite+aiosqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend not in ("postgresql", "sqlite"):
+        raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (for APScheduler's job store)."""
+    parsed = make_url(async_url(url))
+    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers work while one writer commits; busy_timeout waits instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Create or upgrade the schema to the newest migration (safe to run on every start)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+async def open_database(url: str) -> tuple[AsyncEngine, SessionFactory]:
+    engine = create_engine(url)
+    await migrate(engine)
+    return engine, session_factory(engine)
+
+
+def run_migrations_cli(url: str) -> None:  # pragma: no cover - convenience for operators
+    async def _main() -> None:
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(_main())

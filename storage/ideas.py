@@ -1,0 +1,84 @@
+"""Ideas: the pages residents browse, the card, search and the import's writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import VISIBLE_STATUSES, Category, Idea
+from storage.text import search_key
+
+SORT_TOP = "top"
+SORT_NEW = "new"
+
+
+def _visible_in(category_id: int):
+    return and_(Idea.category_id == category_id, Idea.status.in_(VISIBLE_STATUSES))
+
+
+async def ideas_page(
+    session: AsyncSession, category_id: int, sort: str, offset: int, limit: int
+) -> Sequence[Idea]:
+    if sort == SORT_NEW:
+        order = (Idea.created_at.desc(), Idea.id.desc())
+    else:
+        order = (Idea.supporters_count.desc(), Idea.id)
+    result = await session.scalars(
+        select(Idea).where(_visible_in(category_id)).order_by(*order).offset(offset).limit(limit)
+    )
+    return result.all()
+
+
+async def visible_idea_ids(session: AsyncSession, category_id: int) -> list[int]:
+    result = await session.scalars(select(Idea.id).where(_visible_in(category_id)).order_by(Idea.id))
+    return list(result.all())
+
+
+async def ideas_by_ids(session: AsyncSession, idea_ids: Sequence[int]) -> list[Idea]:
+    """The ideas in the order of `idea_ids` (for the shuffled list)."""
+    if not idea_ids:
+        return []
+    found = {idea.id: idea for idea in (await session.scalars(select(Idea).where(Idea.id.in_(idea_ids))))}
+    return [found[idea_id] for idea_id in idea_ids if idea_id in found]
+
+
+async def count_visible(session: AsyncSession, category_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(Idea).where(_visible_in(category_id))) or 0
+
+
+async def get_idea_with_category(session: AsyncSession, idea_id: int) -> tuple[Idea, Category] | None:
+    row = (
+        await session.execute(
+            select(Idea, Category).join(Category, Category.id == Idea.category_id).where(Idea.id == idea_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def search_ideas(
+    session: AsyncSession, campaign_id: int, words: Sequence[str], offset: int, limit: int
+) -> tuple[list[Idea], int]:
+    """Public ideas whose titles or texts (any language) contain every word; most supported first."""
+    conditions = [Idea.campaign_id == campaign_id, Idea.status.in_(VISIBLE_STATUSES)]
+    conditions += [Idea.search_text.contains(word, autoescape=True) for word in words]
+    total = await session.scalar(select(func.count()).select_from(Idea).where(*conditions)) or 0
+    result = await session.scalars(
+        select(Idea).where(*conditions).order_by(Idea.supporters_count.desc(), Idea.id).offset(offset).limit(limit)
+    )
+    return list(result.all()), total
+
+
+async def idea_by_key(session: AsyncSession, campaign_id: int, key: str) -> Idea | None:
+    return await session.scalar(select(Idea).where(Idea.campaign_id == campaign_id, Idea.key == key))
+
+
+def refresh_search_text(idea: Idea) -> None:
+    texts = (idea.title_lv, idea.title_ru, idea.title_en, idea.body_lv, idea.body_ru, idea.body_en)
+    idea.search_text = search_key(" ".join(text for text in texts if text))
+
+
+async def ideas_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Idea.status, func.count()).group_by(Idea.status))
+    return {status: count for status, count in rows.all()}

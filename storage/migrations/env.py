@@ -1,0 +1,31 @@
+"""Alembic environment. Migrations run from storage.db.migrate with a live connection."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+import storage.models  # noqa: F401  (registers every table on the metadata)
+from storage.models import metadata
+
+config = context.config
+
+
+def _configure(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _configure(connection)
+else:
+    # `alembic revision --autogenerate` from a shell: -x url=sqlite:///dev.db
+    url = context.get_x_argument(as_dictionary=True).get("url", "sqlite:///manabalss-dev.db")
+    with create_engine(url).connect() as sync_connection:
+        _configure(sync_connection)
+        sync_connection.commit()

@@ -1,0 +1,148 @@
+"""Database tables. Personal data is kept to the minimum: a Telegram id and a chosen language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names, so that Alembic's batch mode can alter SQLite tables.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+LANGUAGES = ("lv", "ru", "en")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _timestamp(**kwargs) -> Column:
+    return Column(UTCDateTime(), **kwargs)
+
+
+class IdeaStatus(StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    UNDER_REVIEW = "under_review"
+    INCLUDED = "included"
+    NOT_INCLUDED = "not_included"
+    IMPLEMENTED = "implemented"
+
+
+# Statuses in which an idea is public: it can be browsed, found and supported.
+VISIBLE_STATUSES = (
+    IdeaStatus.PUBLISHED,
+    IdeaStatus.UNDER_REVIEW,
+    IdeaStatus.INCLUDED,
+    IdeaStatus.NOT_INCLUDED,
+    IdeaStatus.IMPLEMENTED,
+)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "resident"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    language: str = Field(default="lv", max_length=2)
+    # True once the resident picked a language themselves (then Telegram's language_code no longer matters).
+    language_chosen: bool = False
+    # Subscribed to the weekly digest.
+    subscribed: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    title_lv: str | None = None
+    title_ru: str | None = None
+    title_en: str | None = None
+    description_lv: str | None = None
+    description_ru: str | None = None
+    description_en: str | None = None
+    starts_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    ends_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    votes_revocable: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class Category(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign.id", ondelete="CASCADE"),
+                                              nullable=False, index=True))
+    key: str = Field(max_length=32)
+    position: int = 0
+    title_lv: str | None = None
+    title_ru: str | None = None
+    title_en: str | None = None
+
+
+class Idea(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "key"),
+        # The two list orders of a category page: most supported and newest.
+        Index("ix_idea_category_support", "category_id", "status", "supporters_count"),
+        Index("ix_idea_category_created", "category_id", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign.id", ondelete="CASCADE"),
+                                              nullable=False))
+    category_id: int = Field(sa_column=Column(Integer, ForeignKey("category.id"), nullable=False))
+    # Stable key of an imported idea, so a re-import updates it; None for residents' proposals.
+    key: str | None = Field(default=None, max_length=200)
+    status: str = Field(default=IdeaStatus.PUBLISHED, max_length=16)
+    title_lv: str | None = None
+    title_ru: str | None = None
+    title_en: str | None = None
+    body_lv: str | None = None
+    body_ru: str | None = None
+    body_en: str | None = None
+    # Lower-cased, diacritics-free copy of every title and body, for search in any language.
+    search_text: str = ""
+    # Kept equal to the number of Vote rows in the same transaction: sorting 2M votes by a COUNT is too slow.
+    supporters_count: int = 0
+    author_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class Vote(SQLModel, table=True):
+    """One resident's support of one idea; the primary key makes a second vote impossible."""
+
+    idea_id: int = Field(sa_column=Column(Integer, ForeignKey("idea.id", ondelete="CASCADE"),
+                                          primary_key=True))
+    user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
+                                          primary_key=True, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))

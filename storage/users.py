@@ -1,0 +1,41 @@
+"""Residents: the Telegram id and the language they read in."""
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import User
+
+
+async def get_or_create_user(session: AsyncSession, user_id: int, language: str) -> User:
+    """Return the resident, creating them with `language` on first sight."""
+    user = await session.get(User, user_id)
+    if user is not None:
+        return user
+    user = User(id=user_id, language=language)
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Two first updates of one new resident at once: the other one created the row.
+        await session.rollback()
+        user = await session.get(User, user_id)
+        if user is None:
+            raise
+    return user
+
+
+async def set_language(session: AsyncSession, user: User, language: str) -> None:
+    user.language = language
+    user.language_chosen = True
+    session.add(user)
+    await session.commit()
+
+
+async def users_by_language(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(User.language, func.count()).group_by(User.language))
+    return {language: count for language, count in rows.all()}
+
+
+async def count_subscribers(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(User).where(User.subscribed)) or 0
