@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea
@@ -12,31 +13,31 @@ from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea
 
 async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:
     """The campaign residents see: an open one, else the next to open, else the last that closed."""
-    open_now = await session.scalar(
+    open_now = (await session.exec(
         select(Campaign).where(Campaign.starts_at <= now, Campaign.ends_at > now).order_by(Campaign.ends_at)
-    )
+    )).first()
     if open_now is not None:
         return open_now
-    upcoming = await session.scalar(
+    upcoming = (await session.exec(
         select(Campaign).where(Campaign.starts_at > now).order_by(Campaign.starts_at)
-    )
+    )).first()
     if upcoming is not None:
         return upcoming
-    return await session.scalar(select(Campaign).order_by(Campaign.ends_at.desc()))
+    return (await session.exec(select(Campaign).order_by(Campaign.ends_at.desc()))).first()
 
 
 async def campaign_by_slug(session: AsyncSession, slug: str) -> Campaign | None:
-    return await session.scalar(select(Campaign).where(Campaign.slug == slug))
+    return (await session.exec(select(Campaign).where(Campaign.slug == slug))).first()
 
 
 async def count_campaigns(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(Campaign)) or 0
+    return (await session.exec(select(func.count()).select_from(Campaign))).first() or 0
 
 
 async def categories_with_counts(session: AsyncSession, campaign_id: int) -> list[tuple[Category, int]]:
     """Categories in their order, each with its number of public ideas."""
     visible = case((Idea.status.in_(VISIBLE_STATUSES), 1), else_=None)
-    rows = await session.execute(
+    rows = await session.exec(
         select(Category, func.count(visible))
         .outerjoin(Idea, Idea.category_id == Category.id)
         .where(Category.campaign_id == campaign_id)
@@ -51,9 +52,9 @@ async def get_category(session: AsyncSession, category_id: int) -> Category | No
 
 
 async def category_by_key(session: AsyncSession, campaign_id: int, key: str) -> Category | None:
-    return await session.scalar(
+    return (await session.exec(
         select(Category).where(Category.campaign_id == campaign_id, Category.key == key)
-    )
+    )).first()
 
 
 def apply_fields(row: object, fields: dict[str, object]) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import VISIBLE_STATUSES, Category, Idea
@@ -25,14 +26,14 @@ async def ideas_page(
         order = (Idea.created_at.desc(), Idea.id.desc())
     else:
         order = (Idea.supporters_count.desc(), Idea.id)
-    result = await session.scalars(
+    result = await session.exec(
         select(Idea).where(_visible_in(category_id)).order_by(*order).offset(offset).limit(limit)
     )
     return result.all()
 
 
 async def visible_idea_ids(session: AsyncSession, category_id: int) -> list[int]:
-    result = await session.scalars(select(Idea.id).where(_visible_in(category_id)).order_by(Idea.id))
+    result = await session.exec(select(Idea.id).where(_visible_in(category_id)).order_by(Idea.id))
     return list(result.all())
 
 
@@ -40,17 +41,17 @@ async def ideas_by_ids(session: AsyncSession, idea_ids: Sequence[int]) -> list[I
     """The ideas in the order of `idea_ids` (for the shuffled list)."""
     if not idea_ids:
         return []
-    found = {idea.id: idea for idea in (await session.scalars(select(Idea).where(Idea.id.in_(idea_ids))))}
+    found = {idea.id: idea for idea in (await session.exec(select(Idea).where(Idea.id.in_(idea_ids))))}
     return [found[idea_id] for idea_id in idea_ids if idea_id in found]
 
 
 async def count_visible(session: AsyncSession, category_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(Idea).where(_visible_in(category_id))) or 0
+    return (await session.exec(select(func.count()).select_from(Idea).where(_visible_in(category_id)))).first() or 0
 
 
 async def get_idea_with_category(session: AsyncSession, idea_id: int) -> tuple[Idea, Category] | None:
     row = (
-        await session.execute(
+        await session.exec(
             select(Idea, Category).join(Category, Category.id == Idea.category_id).where(Idea.id == idea_id)
         )
     ).first()
@@ -63,15 +64,15 @@ async def search_ideas(
     """Public ideas whose titles or texts (any language) contain every word; most supported first."""
     conditions = [Idea.campaign_id == campaign_id, Idea.status.in_(VISIBLE_STATUSES)]
     conditions += [Idea.search_text.contains(word, autoescape=True) for word in words]
-    total = await session.scalar(select(func.count()).select_from(Idea).where(*conditions)) or 0
-    result = await session.scalars(
+    total = (await session.exec(select(func.count()).select_from(Idea).where(*conditions))).first() or 0
+    result = await session.exec(
         select(Idea).where(*conditions).order_by(Idea.supporters_count.desc(), Idea.id).offset(offset).limit(limit)
     )
     return list(result.all()), total
 
 
 async def idea_by_key(session: AsyncSession, campaign_id: int, key: str) -> Idea | None:
-    return await session.scalar(select(Idea).where(Idea.campaign_id == campaign_id, Idea.key == key))
+    return (await session.exec(select(Idea).where(Idea.campaign_id == campaign_id, Idea.key == key))).first()
 
 
 def refresh_search_text(idea: Idea) -> None:
@@ -80,5 +81,5 @@ def refresh_search_text(idea: Idea) -> None:
 
 
 async def ideas_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Idea.status, func.count()).group_by(Idea.status))
+    rows = await session.exec(select(Idea.status, func.count()).group_by(Idea.status))
     return {status: count for status, count in rows.all()}

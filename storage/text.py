@@ -7,7 +7,7 @@ _NON_WORD = re.compile(r"[^\w]+")
 
 
 def search_key(text: str) -> str:
-    """Lower-case, without diacritics, punctuation folded to single spaces: "Atvērtā  pārvaldība!" -> "atverta parvaldiba"."""
+    """Lower-case, no diacritics, punctuation folded to spaces: "Atvērtā  pārvaldība!" -> "atverta parvaldiba"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     # Drop combining marks (Latvian ā, č, ņ ...); Cyrillic letters are kept, except й -> и, which is fine
     # because the query goes through the same function.

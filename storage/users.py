@@ -1,7 +1,8 @@
 """Residents: the Telegram id and the language they read in."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import User
@@ -33,9 +34,9 @@ async def set_language(session: AsyncSession, user: User, language: str) -> None
 
 
 async def users_by_language(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(User.language, func.count()).group_by(User.language))
+    rows = await session.exec(select(User.language, func.count()).group_by(User.language))
     return {language: count for language, count in rows.all()}
 
 
 async def count_subscribers(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(User).where(User.subscribed)) or 0
+    return (await session.exec(select(func.count()).select_from(User).where(User.subscribed))).first() or 0

@@ -3,8 +3,11 @@ the idea's supporters_count changes in the same transaction as the vote row."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Idea, User, Vote
@@ -16,21 +19,23 @@ def _insert_ignoring_duplicates(session: AsyncSession, **values):
 
 
 async def _shift_count(session: AsyncSession, idea_id: int, delta: int) -> int:
-    return await session.scalar(
+    result = await session.exec(
         update(Idea)
         .where(Idea.id == idea_id)
         .values(supporters_count=Idea.supporters_count + delta)
         .returning(Idea.supporters_count)
     )
+    return result.scalar_one()
 
 
 async def supporters_count(session: AsyncSession, idea_id: int) -> int:
-    return await session.scalar(select(Idea.supporters_count).where(Idea.id == idea_id)) or 0
+    return (await session.exec(select(Idea.supporters_count).where(Idea.id == idea_id))).first() or 0
 
 
-async def add_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[bool, int]:
+async def add_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
     """Record a support; (added?, supporters now). Not committed: the caller commits."""
-    result = await session.execute(_insert_ignoring_duplicates(session, idea_id=idea_id, user_id=user_id))
+    insert = _insert_ignoring_duplicates(session, idea_id=idea_id, user_id=user_id, created_at=now)
+    result = await session.exec(insert)
     if result.rowcount == 1:
         return True, await _shift_count(session, idea_id, +1)
     return False, await supporters_count(session, idea_id)
@@ -38,24 +43,24 @@ async def add_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[b
 
 async def remove_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[bool, int]:
     """Withdraw a support; (removed?, supporters now). Not committed: the caller commits."""
-    result = await session.execute(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))
+    result = await session.exec(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))
     if result.rowcount == 1:
         return True, await _shift_count(session, idea_id, -1)
     return False, await supporters_count(session, idea_id)
 
 
 async def has_voted(session: AsyncSession, idea_id: int, user_id: int) -> bool:
-    found = await session.scalar(select(Vote.idea_id).where(Vote.idea_id == idea_id, Vote.user_id == user_id))
+    found = (await session.exec(select(Vote.idea_id).where(Vote.idea_id == idea_id, Vote.user_id == user_id))).first()
     return found is not None
 
 
 async def count_votes(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(Vote)) or 0
+    return (await session.exec(select(func.count()).select_from(Vote))).first() or 0
 
 
 async def count_voters(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count(func.distinct(Vote.user_id)))) or 0
+    return (await session.exec(select(func.count(func.distinct(Vote.user_id))))).first() or 0
 
 
 async def count_users(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(User)) or 0
+    return (await session.exec(select(func.count()).select_from(User))).first() or 0

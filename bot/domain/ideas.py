@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.rules import (
@@ -120,17 +120,13 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     refusal = card.support_refusal if add else card.withdrawal_refusal
     if refusal is not None:
         return VoteResult(card, False, refusal)
-    try:
-        if add:
-            changed, count = await vote_store.add_vote(session, idea_id, user_id)
-        else:
-            changed, count = await vote_store.remove_vote(session, idea_id, user_id)
-        await session.commit()
-    except IntegrityError:
-        # The idea was deleted between the check and the write.
-        await session.rollback()
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    card.idea.supporters_count = count
+    if add:
+        changed, count = await vote_store.add_vote(session, idea_id, user_id, now)
+    else:
+        changed, count = await vote_store.remove_vote(session, idea_id, user_id)
+    await session.commit()
+    # The new count as loaded state, not as a change: a later flush must never write an absolute count.
+    set_committed_value(card.idea, "supporters_count", count)
     updated = IdeaCard(card.idea, card.category, card.campaign, add, card.support_refusal, card.withdrawal_refusal)
     return VoteResult(updated, changed, None)
 
