@@ -254,7 +254,7 @@ class IdeaSpec(_Spec):
     @field_validator("key", mode="before")
     @classmethod
     def _check_key(cls, value: object) -> str:
-        rule = "lowercase latin letters, digits, '.', '_' and '-', at most 100, starting with a letter or digit"
+        rule = "lowercase latin letters, digits, '.', '_' and '-', at most 100, starting with a letter/digit"
         return _clean_key(value, IDEA_KEY_RE, rule)
 
     @field_validator("category", mode="before")
@@ -329,7 +329,8 @@ class CampaignSpec(_Spec):
         for index, category in enumerate(self.categories):
             if category.key in first_at:
                 where = f"categories[{first_at[category.key]}]"
-                problems.append((("categories", index, "key"), f'duplicate key "{category.key}" (already used by {where})'))
+                message = f'duplicate key "{category.key}" (already used by {where})'
+                problems.append((("categories", index, "key"), message))
             first_at.setdefault(category.key, index)
         known = ", ".join(first_at)
         for index, idea in enumerate(self.ideas):
@@ -348,7 +349,8 @@ class CampaignSpec(_Spec):
                     message = f'the key made from the title, "{idea.key}", is taken by {where}; add a "key"'
                     problems.append((("ideas", index), message))
                 else:
-                    problems.append((("ideas", index, "key"), f'duplicate key "{idea.key}" (already used by {where})'))
+                    message = f'duplicate key "{idea.key}" (already used by {where})'
+                    problems.append((("ideas", index, "key"), message))
             first_at.setdefault(idea.key, index)
         return problems
 
@@ -431,7 +433,8 @@ def _validate(data: object, lines: dict[Loc, int]) -> CampaignSpec:
     if data is None:
         raise CampaignFileError(["the file is empty"])
     if not isinstance(data, dict):
-        raise CampaignFileError([f'the file must hold a mapping with the key "campaign" (got {_describe(data)})'])
+        problem = f'the file must hold a mapping with the key "campaign" (got {_describe(data)})'
+        raise CampaignFileError([problem])
     try:
         return _CampaignFile.model_validate(data).campaign
     except ValidationError as exc:
@@ -523,7 +526,8 @@ def _load_json(text: str) -> object:
     try:
         return json.loads(text, object_pairs_hook=_pairs_without_duplicates)
     except json.JSONDecodeError as exc:
-        raise CampaignFileError([f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+        problem = f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise CampaignFileError([problem]) from None
 
 
 def _read_text(path: Path) -> str:
