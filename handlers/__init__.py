@@ -6,4 +6,6 @@ from handlers import browse, fallback, language, search, start, voting
 
 
 def get_routers() -> list[Router]:
-    return [start.router, language.router, browse.router, voting.router, search.router, fallback.router]
+    """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
+    modules = (start, language, browse, voting, search, fallback)
+    return [module.create_router() for module in modules]

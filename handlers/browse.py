@@ -16,8 +16,6 @@ from bot.ui import screens
 from bot.ui.respond import show
 from storage.models import User
 
-router = Router(name="browse")
-
 
 async def _categories(session: AsyncSession, user: User, now: datetime) -> screens.Screen:
     campaign = await ideas.current_campaign(session, now)
@@ -27,19 +25,16 @@ async def _categories(session: AsyncSession, user: User, now: datetime) -> scree
     return screens.categories_screen(campaign, overview, user.language)
 
 
-@router.message(Command("ideas"))
 async def ideas_command(message: Message, session: AsyncSession, user: User,
                         clock: Callable[[], datetime]) -> None:
     await show(message, await _categories(session, user, clock()))
 
 
-@router.callback_query(cb.Menu.filter(F.to == cb.MENU_CATEGORIES))
 async def categories_button(query: CallbackQuery, session: AsyncSession, user: User,
                             clock: Callable[[], datetime]) -> None:
     await show(query, await _categories(session, user, clock()))
 
 
-@router.callback_query(cb.IdeaList.filter())
 async def idea_list(query: CallbackQuery, callback_data: cb.IdeaList, session: AsyncSession, user: User,
                     clock: Callable[[], datetime]) -> None:
     page = await ideas.list_ideas(session, callback_data.cat, callback_data.sort, callback_data.page, user.id)
@@ -49,7 +44,6 @@ async def idea_list(query: CallbackQuery, callback_data: cb.IdeaList, session: A
     await show(query, screens.ideas_list_screen(page, user.language))
 
 
-@router.callback_query(cb.IdeaAction.filter(F.act == cb.ACT_OPEN))
 async def idea_card(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
                     clock: Callable[[], datetime]) -> None:
     now = clock()
@@ -60,3 +54,12 @@ async def idea_card(query: CallbackQuery, callback_data: cb.IdeaAction, session:
     me = await query.bot.me()
     await show(query, screens.idea_card_screen(card, user.language, me.username, callback_data.part,
                                                callback_data.sort, callback_data.page, now))
+
+
+def create_router() -> Router:
+    router = Router(name="browse")
+    router.message.register(ideas_command, Command("ideas"))
+    router.callback_query.register(categories_button, cb.Menu.filter(F.to == cb.MENU_CATEGORIES))
+    router.callback_query.register(idea_list, cb.IdeaList.filter())
+    router.callback_query.register(idea_card, cb.IdeaAction.filter(F.act == cb.ACT_OPEN))
+    return router

@@ -6,10 +6,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.ui import screens
 from bot.ui.respond import show
 
-router = Router(name="fallback")
 
-
-@router.message()
 async def unexpected_message(message: Message) -> None:
     if message.text and message.text.startswith("/"):
         await show(message, screens.unknown_command())
@@ -17,7 +14,13 @@ async def unexpected_message(message: Message) -> None:
     await show(message, screens.unexpected_message())
 
 
-@router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     # A forged or outdated button (its format changed, or its screen no longer exists).
     await show(query, screens.main_menu_only(), alert=screens.stale_button_text())
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(unexpected_message)
+    router.callback_query.register(stale_button)
+    return router

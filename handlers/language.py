@@ -17,20 +17,15 @@ from bot.ui.respond import show
 from storage.models import User
 from storage.users import set_language
 
-router = Router(name="language")
 
-
-@router.message(Command("lang", "language"))
 async def language_command(message: Message) -> None:
     await show(message, screens.language_screen())
 
 
-@router.callback_query(cb.Menu.filter(F.to == cb.MENU_LANGUAGE))
 async def language_button(query: CallbackQuery) -> None:
     await show(query, screens.language_screen())
 
 
-@router.callback_query(cb.Language.filter())
 async def choose_language(query: CallbackQuery, callback_data: cb.Language, session: AsyncSession,
                           user: User, i18n: I18n, clock: Callable[[], datetime]) -> None:
     if callback_data.code not in LANGUAGES:
@@ -43,3 +38,11 @@ async def choose_language(query: CallbackQuery, callback_data: cb.Language, sess
     with i18n.use_locale(callback_data.code):
         await show(query, screens.main_menu(campaign, user.language, now),
                    alert=screens.language_changed(callback_data.code))
+
+
+def create_router() -> Router:
+    router = Router(name="language")
+    router.message.register(language_command, Command("lang", "language"))
+    router.callback_query.register(language_button, cb.Menu.filter(F.to == cb.MENU_LANGUAGE))
+    router.callback_query.register(choose_language, cb.Language.filter())
+    return router

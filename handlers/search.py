@@ -16,15 +16,11 @@ from bot.ui import screens
 from bot.ui.respond import show
 from storage.models import User
 
-router = Router(name="search")
 
-
-@router.callback_query(cb.Menu.filter(F.to == cb.MENU_SEARCH))
 async def search_button(query: CallbackQuery) -> None:
     await show(query, screens.search_prompt())
 
 
-@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
 async def search_text(message: Message, session: AsyncSession, user: User,
                       clock: Callable[[], datetime]) -> None:
     campaign = await ideas.current_campaign(session, clock())
@@ -33,3 +29,10 @@ async def search_text(message: Message, session: AsyncSession, user: User,
         return
     result = await ideas.search(session, campaign, message.text)
     await show(message, screens.search_results_screen(result, user.language))
+
+
+def create_router() -> Router:
+    router = Router(name="search")
+    router.callback_query.register(search_button, cb.Menu.filter(F.to == cb.MENU_SEARCH))
+    router.message.register(search_text, StateFilter(None), F.text, ~F.text.startswith("/"))
+    return router

@@ -18,10 +18,7 @@ from bot.ui import screens
 from bot.ui.respond import show
 from storage.models import User
 
-router = Router(name="start")
 
-
-@router.message(CommandStart())
 async def start(message: Message, command: CommandObject, session: AsyncSession, user: User,
                 clock: Callable[[], datetime], state: FSMContext) -> None:
     await state.clear()
@@ -43,7 +40,6 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
         await show(message, screens.language_screen())
 
 
-@router.message(Command("menu"))
 async def menu_command(message: Message, session: AsyncSession, user: User,
                        clock: Callable[[], datetime], state: FSMContext) -> None:
     await state.clear()
@@ -51,24 +47,20 @@ async def menu_command(message: Message, session: AsyncSession, user: User,
     await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
 
 
-@router.callback_query(cb.Menu.filter(F.to == cb.MENU_MAIN))
 async def menu_button(query: CallbackQuery, session: AsyncSession, user: User,
                       clock: Callable[[], datetime]) -> None:
     now = clock()
     await show(query, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
 
 
-@router.message(Command("help"))
 async def help_command(message: Message) -> None:
     await show(message, screens.help_screen())
 
 
-@router.callback_query(cb.Menu.filter(F.to == cb.MENU_HELP))
 async def help_button(query: CallbackQuery) -> None:
     await show(query, screens.help_screen())
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext, session: AsyncSession, user: User,
                  clock: Callable[[], datetime]) -> None:
     if await state.get_state() is None:
@@ -77,3 +69,14 @@ async def cancel(message: Message, state: FSMContext, session: AsyncSession, use
     await state.clear()
     now = clock()
     await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(menu_command, Command("menu"))
+    router.callback_query.register(menu_button, cb.Menu.filter(F.to == cb.MENU_MAIN))
+    router.message.register(help_command, Command("help"))
+    router.callback_query.register(help_button, cb.Menu.filter(F.to == cb.MENU_HELP))
+    router.message.register(cancel, Command("cancel"))
+    return router

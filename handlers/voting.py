@@ -16,10 +16,7 @@ from bot.ui import screens
 from bot.ui.respond import show
 from storage.models import User
 
-router = Router(name="voting")
 
-
-@router.callback_query(cb.IdeaAction.filter(F.act.in_({cb.ACT_SUPPORT, cb.ACT_WITHDRAW})))
 async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
                       clock: Callable[[], datetime]) -> None:
     now = clock()
@@ -41,7 +38,6 @@ async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, sessio
     await show(query, screen, alert=alert)
 
 
-@router.callback_query(cb.IdeaAction.filter(F.act == cb.ACT_WHY_CLOSED))
 async def why_closed(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
                      clock: Callable[[], datetime]) -> None:
     card = await ideas.open_idea(session, callback_data.id, user.id, clock())
@@ -50,3 +46,10 @@ async def why_closed(query: CallbackQuery, callback_data: cb.IdeaAction, session
         await query.answer(screens.stale_button_text())
         return
     await query.answer(screens.refusal_text(card.support_refusal, card.campaign), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="voting")
+    router.callback_query.register(change_vote, cb.IdeaAction.filter(F.act.in_({cb.ACT_SUPPORT, cb.ACT_WITHDRAW})))
+    router.callback_query.register(why_closed, cb.IdeaAction.filter(F.act == cb.ACT_WHY_CLOSED))
+    return router

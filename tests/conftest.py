@@ -14,10 +14,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import create_bot, create_dispatcher
+from bot.cli_chat import example_campaign_path
+from bot.config import Settings
 from bot.domain.campaign_file import load_campaign_file
 from bot.domain.campaigns import import_campaign
-from bot.cli_chat import example_campaign_path
+from bot.i18n import create_i18n
 from storage.db import SessionFactory, create_engine, migrate, session_factory
+from tests.fake_telegram import FakeTelegram, Resident, feed_via_dispatcher
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -109,3 +113,46 @@ async def load_example(sessions: SessionFactory):
 async def example_sessions(sessions) -> SessionFactory:
     await load_example(sessions)
     return sessions
+
+
+TEST_TOKEN = "4242424242:AAEfakeTokenForTestsOnly_abcdefghijklm"
+BOT_USERNAME = "manabalss_test_bot"
+
+
+class App:
+    """The real bot (aiogram's HTTP session) talking to the fake Bot API server, on a migrated database."""
+
+    def __init__(self, fake: FakeTelegram, sessions: SessionFactory, clock: Clock, **settings) -> None:
+        self.fake = fake
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake.base_url, **settings)
+        self.bot = create_bot(self.settings)
+        self.dp = create_dispatcher(self.settings, sessions, create_i18n(), clock=clock)
+        self.feed = feed_via_dispatcher(self.dp, self.bot)
+        self._next_user_id = 1000
+
+    def resident(self, language_code: str | None = "lv", user_id: int | None = None, **kwargs) -> Resident:
+        if user_id is None:
+            self._next_user_id += 1
+            user_id = self._next_user_id
+        return Resident(self.fake, self.feed, user_id, language_code=language_code, **kwargs)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TEST_TOKEN, bot_username=BOT_USERNAME) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def app(fake_telegram, sqlite_sessions, clock) -> AsyncIterator[App]:
+    await load_example(sqlite_sessions)
+    application = App(fake_telegram, sqlite_sessions, clock)
+    yield application
+    await application.close()
+    # Telegram's rule checked after every story: no button press was left unanswered.
+    assert not fake_telegram.unanswered_callbacks(), fake_telegram.unanswered_callbacks()

@@ -139,7 +139,7 @@ async def test_list_orders_and_pages(sessions):
     await load(sessions, ideas_count=14)
     async with sessions() as session:
         campaign = await ideas.current_campaign(session, CAMPAIGN_OPEN)
-        (category, count), (other, other_count) = await ideas.categories_overview(session, campaign)
+        (category, count), (_other, other_count) = await ideas.categories_overview(session, campaign)
         assert (count, other_count) == (14, 1)
         await get_or_create_user(session, 5, "lv")
         ids = [idea.id for idea in (await ideas.list_ideas(session, category.id, "new", 0, 5)).ideas]
