@@ -121,7 +121,7 @@ def help_screen() -> Screen:
         _("/cancel – leave what you are doing"),
         _("/help – this help"),
     ])
-    return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[_menu_button()]]))
+    return Screen(text, main_menu_markup())
 
 
 def language_screen() -> Screen:

@@ -1,0 +1,96 @@
+"""The command line as an operator uses it: real processes, a real database file, the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_TOKEN
+from tests.fake_telegram import Resident, feed_via_polling
+from tests.i18n_helpers import t
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "bot" / "data" / "atverta-latvija.yaml"
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("BOT_TOKEN", "DATABASE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'manabalss.db'}", **extra)
+    return env
+
+
+def run(tmp_path: Path, *args: str, input_text: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment(tmp_path, **env),
+                          input=input_text, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("token", "advice"), [("", "@BotFather"), ("not-a-token", "@BotFather")])
+def test_missing_or_malformed_token_is_one_clear_line(tmp_path, token, advice):
+    result = run(tmp_path, BOT_TOKEN=token)
+    assert result.returncode == 1
+    assert advice in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_import_then_reimport_then_stats(tmp_path):
+    first = run(tmp_path, "import", str(EXAMPLE))
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout and "ideas: 23 created" in first.stdout
+    again = run(tmp_path, "import", str(EXAMPLE))
+    assert "ideas: 0 created, 0 updated, 23 unchanged" in again.stdout
+    stats = run(tmp_path, "stats", "--json")
+    assert stats.returncode == 0 and len(stats.stdout.strip().splitlines()) == 1
+    data = json.loads(stats.stdout)
+    assert data["campaigns"] == 1 and data["ideas_by_status"] == {"published": 23} and data["votes"] == 0
+    human = run(tmp_path, "stats")
+    assert "campaigns:   1" in human.stdout
+
+
+def test_malformed_campaign_file_names_the_field_and_changes_nothing(tmp_path):
+    run(tmp_path, "import", str(EXAMPLE))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text(encoding="utf-8").replace("category: digital", "category: digitl", 1),
+                      encoding="utf-8")
+    result = run(tmp_path, "import", str(broken))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert 'unknown category "digitl"' in result.stderr and "nothing changed" in result.stderr
+    assert json.loads(run(tmp_path, "stats", "--json").stdout)["ideas"] == 23
+    missing = run(tmp_path, "import", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_chat_in_the_terminal_loads_the_example_and_presses_buttons(tmp_path):
+    result = run(tmp_path, "chat", "--lang", "ru", input_text="1\n1\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Открытая Латвия" in result.stdout
+    assert f"[1] {t('ru', '💡 Ideas')}" in result.stdout
+    assert "Открытость" in result.stdout  # the categories screen, reached by pressing 1
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_bot_process_polls_the_api_and_answers_without_logging_the_token(tmp_path, fake_telegram):
+    assert run(tmp_path, "import", str(EXAMPLE)).returncode == 0
+    env = environment(tmp_path, BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_URL=fake_telegram.base_url, LOG_LEVEL="DEBUG")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        resident = Resident(fake_telegram, feed_via_polling(fake_telegram, quiet=0.3, timeout=20), 501,
+                            language_code="ru")
+        welcome = await resident.send("/start")
+        assert "Открытая Латвия" in welcome.text
+        categories = await resident.press(t("ru", "💡 Ideas"))
+        assert any("Открытость" in label for label in categories.buttons)
+        assert fake_telegram.my_commands, "the command menu was set at start"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    log = stderr.decode()
+    assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log
+    assert "running as @" in log
