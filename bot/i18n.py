@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        tmp_path = mo_path.with_suffix(".mo.tmp")
+        tmp_path = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
         with tmp_path.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         tmp_path.replace(mo_path)  # atomic: a second process never reads half a file

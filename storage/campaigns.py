@@ -8,7 +8,8 @@ from sqlalchemy import case, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea
+from storage.ideas import public_condition
+from storage.models import Campaign, Category, Idea
 
 
 async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:
@@ -36,7 +37,7 @@ async def count_campaigns(session: AsyncSession) -> int:
 
 async def categories_with_counts(session: AsyncSession, campaign_id: int) -> list[tuple[Category, int]]:
     """Categories in their order, each with its number of public ideas."""
-    visible = case((Idea.status.in_(VISIBLE_STATUSES), 1), else_=None)
+    visible = case((public_condition(), 1), else_=None)
     rows = await session.exec(
         select(Category, func.count(visible))
         .outerjoin(Idea, Idea.category_id == Category.id)

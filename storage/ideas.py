@@ -15,8 +15,17 @@ SORT_TOP = "top"
 SORT_NEW = "new"
 
 
+def public_condition():
+    """Ideas residents can see: published or further along, and not hidden by reports."""
+    return and_(Idea.status.in_(VISIBLE_STATUSES), Idea.hidden.is_(False))
+
+
+def is_public(idea: Idea) -> bool:
+    return idea.status in VISIBLE_STATUSES and not idea.hidden
+
+
 def _visible_in(category_id: int):
-    return and_(Idea.category_id == category_id, Idea.status.in_(VISIBLE_STATUSES))
+    return and_(Idea.category_id == category_id, public_condition())
 
 
 async def ideas_page(
@@ -62,7 +71,7 @@ async def search_ideas(
     session: AsyncSession, campaign_id: int, words: Sequence[str], offset: int, limit: int
 ) -> tuple[list[Idea], int]:
     """Public ideas whose titles or texts (any language) contain every word; most supported first."""
-    conditions = [Idea.campaign_id == campaign_id, Idea.status.in_(VISIBLE_STATUSES)]
+    conditions = [Idea.campaign_id == campaign_id, public_condition()]
     conditions += [Idea.search_text.contains(word, autoescape=True) for word in words]
     total = (await session.exec(select(func.count()).select_from(Idea).where(*conditions))).first() or 0
     result = await session.exec(

@@ -57,6 +57,7 @@ class IdeaStatus(StrEnum):
     INCLUDED = "included"
     NOT_INCLUDED = "not_included"
     IMPLEMENTED = "implemented"
+    MERGED = "merged"  # a duplicate: its supporters now count for `merged_into_id`
 
 
 # Statuses in which an idea is public: it can be browsed, found and supported.
@@ -78,6 +79,13 @@ class User(SQLModel, table=True):
     language_chosen: bool = False
     # Subscribed to the weekly digest.
     subscribed: bool = False
+    # Told when an idea they proposed or supported changes status (they can turn it off).
+    notify_status: bool = True
+    # Granted in the database by an admin (/moderators add); ADMIN_IDS are moderators too.
+    is_moderator: bool = False
+    is_banned: bool = False
+    # Set when Telegram answers 403 (blocked the bot); cleared when they write again.
+    is_reachable: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 
 
@@ -134,8 +142,102 @@ class Idea(SQLModel, table=True):
     search_text: str = ""
     # Kept equal to the number of Vote rows in the same transaction: sorting 2M votes by a COUNT is too slow.
     supporters_count: int = 0
-    author_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    author_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    # Hidden after enough residents' reports, until a moderator decides.
+    hidden: bool = False
+    merged_into_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("idea.id"), nullable=True))
+    # The moderator's note of the latest status change (a reason for a rejection).
+    status_note: str | None = None
+    status_changed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # Bumped by every moderator change: two moderators at once cannot overwrite each other unseen.
+    version: int = 1
+
+
+class StatusChange(SQLModel, table=True):
+    """The history of an idea's status, shown on its card."""
+
+    __tablename__ = "status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=Column(Integer, ForeignKey("idea.id", ondelete="CASCADE"), nullable=False,
+                                          index=True))
+    status: str = Field(max_length=16)
+    note: str | None = None
+    moderator_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class Report(SQLModel, table=True):
+    """A resident's report of a published idea; one per resident and idea."""
+
+    __table_args__ = (UniqueConstraint("idea_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=Column(Integer, ForeignKey("idea.id", ondelete="CASCADE"), nullable=False,
+                                          index=True))
+    user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
+                                          nullable=False))
+    reason: str = Field(max_length=16)
+    resolved: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every moderator action: who, what, when, and the idea (or resident) before and after, as JSON."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    moderator_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    action: str = Field(max_length=32)
+    idea_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    target_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    before: str | None = None
+    after: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class ConversationState(SQLModel, table=True):
+    """aiogram's FSM state and data, kept in the database so a half-written proposal survives a restart."""
+
+    __tablename__ = "conversation_state"
+
+    key: str = Field(primary_key=True, max_length=200)
+    state: str | None = None
+    data: str = "{}"
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # the request was (maybe) made: never sent again (see bot/delivery.py)
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the resident blocked the bot
+    FAILED = "failed"  # gave up after retries, or a permanent 400
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to deliver. Written in the same transaction as the event it tells of, so nothing is lost;
+    `dedupe_key` makes writing the same message twice (a job run twice) impossible."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(max_length=32)  # notification, moderation, digest, broadcast, ...
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    text: str
+    reply_markup: str | None = None  # JSON of an InlineKeyboardMarkup
+    photo_path: str | None = None
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    last_error: str | None = None
+    batch_id: str | None = Field(default=None, max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class Vote(SQLModel, table=True):

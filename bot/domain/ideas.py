@@ -21,7 +21,7 @@ from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import votes as vote_store
 from storage.ideas import SORT_NEW, SORT_TOP
-from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea
+from storage.models import Campaign, Category, Idea
 from storage.text import search_words
 
 SORT_RANDOM = "rnd"
@@ -89,7 +89,7 @@ async def list_ideas(
 async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime) -> IdeaCard | None:
     """The card of a public idea; None when it does not exist or is not public."""
     found = await idea_store.get_idea_with_category(session, idea_id)
-    if found is None or found[0].status not in VISIBLE_STATUSES:
+    if found is None or not idea_store.is_public(found[0]):
         return None
     idea, category = found
     campaign = await session.get(Campaign, idea.campaign_id)
