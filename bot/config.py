@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Riga"
     log_level: str = "INFO"
     default_language: str = Field("lv", pattern="^(lv|ru|en)$")
+    # Moderators' group chat where new proposals and reports are posted (a negative id for groups).
+    moderation_chat_id: int | None = None
+    # Abuse limits: pending proposals per resident, reports that hide an idea, messages and presses a minute.
+    max_pending_proposals: int = Field(3, ge=1)
+    reports_to_hide: int = Field(3, ge=1)
+    rate_limit_per_minute: int = Field(30, ge=5)
+    # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
+    send_rate_per_second: float = Field(25.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -34,6 +42,11 @@ class Settings(BaseSettings):
             parts = [part.strip() for part in value.split(",")]
             return frozenset(int(part) for part in parts if part)
         return value
+
+    @field_validator("moderation_chat_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("timezone")
     @classmethod
