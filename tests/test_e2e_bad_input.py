@@ -12,8 +12,7 @@ from tests.i18n_helpers import t
 
 UNEXPECTED = "🤔 I can only read text. Type a few words to search the ideas, or use the menu."
 STALE = "This button is out of date. Here is a fresh menu."
-NOT_FOUND = ("😕 This idea was not found. It may have been removed or the link is wrong. "
-             "Here are the ideas you can read now:")
+NOT_FOUND = "😕 This idea was not found. It may have been removed, or the link is wrong."
 
 
 async def count_votes(app) -> int:

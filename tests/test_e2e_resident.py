@@ -131,7 +131,7 @@ async def test_voting_closed_outside_the_campaign_dates(app):
     app.clock.now = AFTER_CAMPAIGN
     card = await open_first_idea(anna, "lv")
     assert t("lv", SUPPORT) not in card.buttons
-    why = await anna.press(t("lv", "🔒 Voting is closed"))
+    why = await anna.press(t("lv", "🔒 Voting is not open"))
     assert why.alerts[0].show_alert and "2026" in why.alerts[0].text
     idea_id = int(re.search(r"idea_(\d+)", card.text).group(1))
     forged = await anna.press_data(cb.IdeaAction(act=cb.ACT_SUPPORT, id=idea_id).pack(), anna.last.message_id)

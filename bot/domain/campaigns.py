@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,8 +138,11 @@ async def collect_stats(session: AsyncSession) -> Stats:
     )
 
 
-def shift_to_open(spec: CampaignSpec, now: datetime) -> CampaignSpec:
-    """The example campaign moved so that it is open now, keeping its length (for the chat demo)."""
+RIGA = ZoneInfo("Europe/Riga")
+
+
+def shift_to_open(spec: CampaignSpec, now: datetime, tz: ZoneInfo = RIGA) -> CampaignSpec:
+    """The example campaign moved so that it opens at today's midnight (Riga), keeping its length (chat demo)."""
     length = spec.ends_at - spec.starts_at
-    starts_at = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts_at = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return spec.model_copy(update={"starts_at": starts_at, "ends_at": starts_at + length})

@@ -66,14 +66,17 @@ def campaign_dates_line(campaign: Campaign, now: datetime) -> str:
     if phase is Phase.UPCOMING:
         return _("🗓 Voting opens: {start}.").format(start=fmt_datetime(campaign.starts_at))
     if phase is Phase.OPEN:
-        days = max(0, (campaign.ends_at - now).days)
-        left = ngettext("{count} day left", "{count} days left", days).format(count=fmt_number(days))
+        days = (campaign.ends_at - now).days
+        if days < 1:
+            left = _("the last day")
+        else:
+            left = ngettext("{count} day left", "{count} days left", days).format(count=fmt_number(days))
         return _("🗓 Voting is open until {end} ({left}).").format(end=fmt_datetime(campaign.ends_at), left=left)
     return _("🗓 Voting closed: {end}.").format(end=fmt_date(campaign.ends_at))
 
 
 def welcome(campaign: Campaign | None, language: str, now: datetime, offer_language: bool) -> Screen:
-    lines = [_("👋 Welcome to the ManaBalss co-creation channel!")]
+    lines = [_("👋 Welcome! This is ManaBalss's co-creation bot.")]
     if campaign is None:
         lines.append(_("No campaign is running right now. We will be back with the next one soon."))
     else:
@@ -82,11 +85,11 @@ def welcome(campaign: Campaign | None, language: str, now: datetime, offer_langu
             f"<b>{escape(_title(campaign, language))}</b>",
             escape(localized(campaign, "description", language).text),
             "",
-            f"{_('🗓 Dates')}: {fmt_date(campaign.starts_at)} – {fmt_date(campaign.ends_at)}",
+            _("🗓 Dates: {start} – {end}").format(start=fmt_date(campaign.starts_at), end=fmt_date(campaign.ends_at)),
             campaign_dates_line(campaign, now),
             "",
-            _("This is not just a survey: the ideas with the most support go to the State Chancellery and "
-              "experts, who use them to draft the national open government action plan."),
+            _("📌 The most supported ideas go to the State Chancellery and experts, who use them to draft the "
+              "national open government action plan."),
         ]
     lines += ["", _("Read the ideas, support the ones you agree with, or type a few words to search.")]
     if offer_language:
@@ -255,7 +258,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
 
     builder = InlineKeyboardBuilder()
     if card.support_refusal is not None:
-        builder.row(InlineKeyboardButton(text=_("🔒 Voting is closed"), callback_data=action(cb.ACT_WHY_CLOSED)))
+        builder.row(InlineKeyboardButton(text=_("🔒 Voting is not open"), callback_data=action(cb.ACT_WHY_CLOSED)))
     elif not card.supported:
         builder.row(InlineKeyboardButton(text=_("👍 Support"), callback_data=action(cb.ACT_SUPPORT)))
     elif card.withdrawal_refusal is None:
@@ -279,7 +282,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
 
 def search_prompt() -> Screen:
     return Screen(_("🔎 Type a few words from the idea you are looking for, in any language. "
-                    "For example: <i>open data</i>."),
+                    "For example: <i>budget</i>."),
                   InlineKeyboardMarkup(inline_keyboard=[[_menu_button()]]))
 
 
@@ -309,8 +312,8 @@ def no_campaign() -> Screen:
 
 
 def idea_not_found() -> Screen:
-    return Screen(_("😕 This idea was not found. It may have been removed or the link is wrong. "
-                    "Here are the ideas you can read now:"), main_menu_markup())
+    return Screen(_("😕 This idea was not found. It may have been removed, or the link is wrong."),
+                  main_menu_markup())
 
 
 def unexpected_message() -> Screen:
