@@ -14,11 +14,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
 from bot.config import Settings
+from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
 from bot.middlewares import DatabaseSessionMiddleware, ResidentMiddleware
 from bot.ui import screens
@@ -51,7 +51,7 @@ def create_dispatcher(
     clock: Clock = utc_now,
     fsm_storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=fsm_storage or MemoryStorage())
+    dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions))
     dp["settings"] = settings
     dp["clock"] = clock
     # Order matters: a session first, then the resident (needs the session), then their language.

@@ -8,16 +8,17 @@ from aiogram.fsm.storage.base import BaseStorage
 
 from bot.app import create_bot, create_dispatcher, set_bot_commands
 from bot.config import Settings
+from bot.fsm_storage import DatabaseStorage
 from bot.i18n import create_i18n
-from storage.db import open_database
+from storage.db import SessionFactory, open_database
 
 log = logging.getLogger(__name__)
 
 
-def create_fsm_storage(settings: Settings) -> BaseStorage | None:
-    """Redis when configured (several processes share conversations), else the in-process default."""
+def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStorage:
+    """Redis when configured (several processes share conversations), else the project's database."""
     if not settings.redis_url:
-        return None
+        return DatabaseStorage(sessions)
     from aiogram.fsm.storage.redis import RedisStorage
 
     return RedisStorage.from_url(settings.redis_url)
@@ -27,7 +28,7 @@ async def run_polling(settings: Settings) -> None:
     engine, sessions = await open_database(settings.database_url)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
-    dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings))
+    dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings, sessions))
 
     async def on_startup() -> None:
         me = await bot.me()

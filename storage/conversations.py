@@ -1,0 +1,30 @@
+"""Conversation (FSM) state rows: one per key, upserted, so a half-written proposal survives a restart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ConversationState, utcnow
+
+
+async def load(session: AsyncSession, key: str) -> ConversationState | None:
+    return await session.get(ConversationState, key)
+
+
+async def save(session: AsyncSession, key: str, **values: Any) -> None:
+    """Upsert the state and/or the data of `key` and commit."""
+    if "data" in values:
+        values["data"] = json.dumps(values["data"], ensure_ascii=False)
+    values["updated_at"] = utcnow()
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(ConversationState).values(key=key, **{"data": "{}", **values})
+    await session.exec(insert.on_conflict_do_update(index_elements=["key"], set_=values))
+    await session.commit()
+
+
+def decode_data(row: ConversationState | None) -> dict[str, Any]:
+    return json.loads(row.data) if row and row.data else {}
