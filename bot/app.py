@@ -20,7 +20,7 @@ from aiogram.utils.i18n import I18n
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
-from bot.middlewares import DatabaseSessionMiddleware, ResidentMiddleware
+from bot.middlewares import DatabaseSessionMiddleware, RateLimitMiddleware, ResidentMiddleware
 from bot.ui import screens
 from handlers import get_routers
 from storage.db import SessionFactory
@@ -58,6 +58,9 @@ def create_dispatcher(
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
     ResidentLocaleMiddleware(i18n).setup(dp)
+    rate_limit = RateLimitMiddleware(settings.rate_limit_per_minute, settings.admin_ids, screens.slow_down_text)
+    dp.message.outer_middleware(rate_limit)
+    dp.callback_query.outer_middleware(rate_limit)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
     return dp

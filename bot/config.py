@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # Abuse limits: pending proposals per resident, reports that hide an idea, messages and presses a minute.
     max_pending_proposals: int = Field(3, ge=1)
     reports_to_hide: int = Field(3, ge=1)
-    rate_limit_per_minute: int = Field(30, ge=5)
+    rate_limit_per_minute: int = Field(40, ge=5)
     # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
     send_rate_per_second: float = Field(25.0, gt=0)
 

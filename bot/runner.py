@@ -8,6 +8,7 @@ from aiogram.fsm.storage.base import BaseStorage
 
 from bot.app import create_bot, create_dispatcher, set_bot_commands
 from bot.config import Settings
+from bot.delivery import start_sender, stop_sender
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import create_i18n
 from storage.db import SessionFactory, open_database
@@ -36,10 +37,12 @@ async def run_polling(settings: Settings) -> None:
         await set_bot_commands(bot, i18n)
 
     dp.startup.register(on_startup)
+    sender_task, sender_stop = start_sender(bot, sessions, settings)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
     finally:
+        await stop_sender(sender_task, sender_stop)
         await dp.storage.close()
         await bot.session.close()
         await engine.dispose()

@@ -2,10 +2,21 @@
 
 from aiogram import Router
 
-from handlers import browse, fallback, language, search, start, voting
+from handlers import (
+    browse,
+    fallback,
+    language,
+    membership,
+    moderation,
+    proposals,
+    reports,
+    search,
+    start,
+    voting,
+)
 
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (start, language, browse, voting, search, fallback)
+    modules = (membership, moderation, start, language, browse, voting, reports, proposals, search, fallback)
     return [module.create_router() for module in modules]

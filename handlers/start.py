@@ -21,7 +21,7 @@ from storage.models import User
 
 async def start(message: Message, command: CommandObject, session: AsyncSession, user: User,
                 clock: Callable[[], datetime], state: FSMContext) -> None:
-    await state.clear()
+    await state.set_state(None)  # leave any conversation, but keep a half-written proposal's draft
     now = clock()
     if command.args:
         idea_id = parse_start_payload(command.args)
@@ -42,7 +42,7 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
 
 async def menu_command(message: Message, session: AsyncSession, user: User,
                        clock: Callable[[], datetime], state: FSMContext) -> None:
-    await state.clear()
+    await state.set_state(None)  # as /start: the draft stays for /propose
     now = clock()
     await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
 
@@ -61,14 +61,12 @@ async def help_button(query: CallbackQuery) -> None:
     await show(query, screens.help_screen())
 
 
-async def cancel(message: Message, state: FSMContext, session: AsyncSession, user: User,
-                 clock: Callable[[], datetime]) -> None:
-    if await state.get_state() is None:
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None and not await state.get_data():
         await show(message, screens.cancelled())
         return
-    await state.clear()
-    now = clock()
-    await show(message, screens.main_menu(await ideas.current_campaign(session, now), user.language, now))
+    await state.clear()  # discards the draft too: /cancel is the explicit way out
+    await show(message, screens.cancelled_done())
 
 
 def create_router() -> Router:

@@ -22,7 +22,7 @@ async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, sessio
     now = clock()
     adding = callback_data.act == cb.ACT_SUPPORT
     vote = ideas.support if adding else ideas.withdraw
-    result = await vote(session, callback_data.id, user.id, now)
+    result = await vote(session, callback_data.id, user.id, now, banned=user.is_banned)
     if result.card is None:
         await show(query, screens.idea_not_found())
         return

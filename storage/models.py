@@ -215,6 +215,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # 403: the resident blocked the bot
     FAILED = "failed"  # gave up after retries, or a permanent 400
+    PAUSED = "paused"  # a broadcast a moderator paused
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -222,7 +223,11 @@ class OutboxMessage(SQLModel, table=True):
     `dedupe_key` makes writing the same message twice (a job run twice) impossible."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before", "id"),
+        # "An earlier message to this chat goes first": a lookup per claimed row.
+        Index("ix_outbox_chat", "chat_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))

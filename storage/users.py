@@ -1,6 +1,6 @@
 """Residents: the Telegram id and the language they read in."""
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,3 +40,12 @@ async def users_by_language(session: AsyncSession) -> dict[str, int]:
 
 async def count_subscribers(session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(User).where(User.subscribed))).first() or 0
+
+
+async def set_reachable(session: AsyncSession, user_id: int, reachable: bool) -> bool:
+    """Record whether messages reach the resident (False after a 403 or when they block the bot; True when they
+    write again or unblock it). Not committed. True when the flag changed."""
+    result = await session.exec(
+        update(User).where(User.id == user_id, User.is_reachable.is_(not reachable)).values(is_reachable=reachable)
+    )
+    return result.rowcount > 0

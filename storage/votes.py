@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.ideas import public_condition
 from storage.models import Idea, User, Vote
 
 
@@ -30,6 +31,19 @@ async def _shift_count(session: AsyncSession, idea_id: int, delta: int) -> int:
 
 async def supporters_count(session: AsyncSession, idea_id: int) -> int:
     return (await session.exec(select(Idea.supporters_count).where(Idea.id == idea_id))).first() or 0
+
+
+async def lock_public_idea(session: AsyncSession, idea_id: int) -> bool:
+    """Lock the idea's row for this transaction if it is still public. A merge or a hiding that committed after
+    the caller's first read is seen here, so a vote can never land on an idea that stopped counting."""
+    result = await session.exec(
+        update(Idea)
+        .where(Idea.id == idea_id, public_condition())
+        .values(supporters_count=Idea.supporters_count)
+        .returning(Idea.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None
 
 
 async def add_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> tuple[bool, int]:

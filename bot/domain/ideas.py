@@ -104,22 +104,28 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
     )
 
 
-async def support(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=True)
+async def support(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
+                  ) -> VoteResult:
+    return await _change_vote(session, idea_id, user_id, now, add=True, banned=banned)
 
 
-async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=False)
+async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
+                   ) -> VoteResult:
+    return await _change_vote(session, idea_id, user_id, now, add=False, banned=banned)
 
 
-async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool) -> VoteResult:
+async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool,
+                       banned: bool) -> VoteResult:
     # The button may be old or forged: the idea and the campaign are checked again on every press.
     card = await open_idea(session, idea_id, user_id, now)
     if card is None:
         return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    refusal = card.support_refusal if add else card.withdrawal_refusal
+    refusal = VoteRefusal.BANNED if banned else (card.support_refusal if add else card.withdrawal_refusal)
     if refusal is not None:
         return VoteResult(card, False, refusal)
+    if not await vote_store.lock_public_idea(session, idea_id):
+        await session.commit()
+        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     if add:
         changed, count = await vote_store.add_vote(session, idea_id, user_id, now)
     else:

@@ -30,6 +30,7 @@ class VoteRefusal(StrEnum):
     ENDED = "ended"
     IDEA_NOT_PUBLIC = "idea_not_public"
     FINAL = "final"  # the campaign counts a support like a signature: it cannot be withdrawn
+    BANNED = "banned"
 
 
 @dataclass(frozen=True)

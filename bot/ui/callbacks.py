@@ -27,8 +27,26 @@ class IdeaAction(CallbackData, prefix="i"):
     page: int = 0
 
 
-ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED = "o", "s", "w", "x"
+ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED, ACT_REPORT = "o", "s", "w", "x", "r"
 
 
 class Language(CallbackData, prefix="g"):
     code: str
+
+
+class Proposal(CallbackData, prefix="p"):
+    """A step of the proposal conversation; checked against the resident's saved conversation state."""
+
+    act: str  # one of the PROPOSAL_* codes
+    id: int = 0
+
+
+(PROPOSAL_CATEGORY, PROPOSAL_BACK, PROPOSAL_SEND, PROPOSAL_ANYWAY, PROPOSAL_EDIT_TITLE, PROPOSAL_EDIT_BODY,
+ PROPOSAL_EDIT_CATEGORY, PROPOSAL_CANCEL) = ("cat", "back", "send", "any", "et", "eb", "ec", "x")
+
+MENU_PROPOSE, MENU_MY_IDEAS = "propose", "mine"
+
+
+class Report(CallbackData, prefix="r"):
+    id: int
+    reason: str  # one of bot.domain.reports.REASONS; checked again by the domain

@@ -54,10 +54,12 @@ def _menu_button() -> InlineKeyboardButton:
 def main_menu_markup() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("💡 Ideas"), callback_data=cb.Menu(to=cb.MENU_CATEGORIES))
+    builder.button(text=_("✍️ Propose an idea"), callback_data=cb.Menu(to=cb.MENU_PROPOSE))
+    builder.button(text=_("🗂 My ideas"), callback_data=cb.Menu(to=cb.MENU_MY_IDEAS))
     builder.button(text=_("🔎 Search"), callback_data=cb.Menu(to=cb.MENU_SEARCH))
     builder.button(text=_("🌐 Language"), callback_data=cb.Menu(to=cb.MENU_LANGUAGE))
     builder.button(text=_("❓ Help"), callback_data=cb.Menu(to=cb.MENU_HELP))
-    builder.adjust(1, 2, 1)
+    builder.adjust(1, 2, 3)
     return builder.as_markup()
 
 
@@ -212,6 +214,8 @@ def refusal_text(refusal: VoteRefusal, campaign: Campaign) -> str:
         return _("Voting closed on {end}. Thank you for taking part!").format(end=fmt_date(campaign.ends_at))
     if refusal is VoteRefusal.FINAL:
         return _("In this campaign a support is final, like a signature: it cannot be withdrawn.")
+    if refusal is VoteRefusal.BANNED:
+        return _("Sorry, you cannot vote.")
     return _("This idea is no longer available.")
 
 
@@ -219,18 +223,17 @@ def share_link(bot_username: str, idea_id: int) -> str:
     return f"https://t.me/{bot_username}?start={idea_start_payload(idea_id)}"
 
 
-def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int, sort: str, page: int,
-                     now: datetime) -> Screen:
-    idea, campaign = card.idea, card.campaign
+def idea_text_lines(idea: Idea, category: Category, language: str, part: int) -> tuple[list[str], int, int]:
+    """The idea as everyone sees it (title, language mark, category, status, one part of the text), with the
+    part actually shown and the number of parts. Shared by the card and the proposal's preview."""
     title = localized(idea, "title", language)
     body = localized(idea, "body", language)
     parts = split_text(body.text, BODY_PART_LIMIT)
     part = min(max(part, 0), len(parts) - 1)
-
     lines = [f"💡 <b>{escape(title.text)}</b>"]
     if title.is_fallback or body.is_fallback:
         lines.append(_language_mark(body.language if body.is_fallback else title.language))
-    lines.append(f"🏷 {escape(_title(card.category, language))}")
+    lines.append(f"🏷 {escape(_title(category, language))}")
     status = _status_line(idea)
     if status:
         lines.append(status)
@@ -241,6 +244,14 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     if part + 1 < len(parts):
         lines.append("…")
         lines.append(_("<i>(part {part} of {parts})</i>").format(part=part + 1, parts=len(parts)))
+    return lines, part, len(parts)
+
+
+def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int, sort: str, page: int,
+                     now: datetime) -> Screen:
+    idea, campaign = card.idea, card.campaign
+    lines, part, parts_count = idea_text_lines(idea, card.category, language, part)
+    title = localized(idea, "title", language)
     lines += ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
     if card.supported:
         lines.append(_("✅ You support this idea."))
@@ -266,12 +277,13 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     pager = []
     if part > 0:
         pager.append(InlineKeyboardButton(text=_("◀️ Previous part"), callback_data=action(cb.ACT_OPEN, part - 1)))
-    if part + 1 < len(parts):
+    if part + 1 < parts_count:
         pager.append(InlineKeyboardButton(text=_("📖 Read more"), callback_data=action(cb.ACT_OPEN, part + 1)))
     if pager:
         builder.row(*pager)
     share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
-    builder.row(InlineKeyboardButton(text=_("📤 Share"), url=share_url))
+    builder.row(InlineKeyboardButton(text=_("📤 Share"), url=share_url),
+                InlineKeyboardButton(text=_("⚠️ Report"), callback_data=action(cb.ACT_REPORT)))
     builder.row(
         InlineKeyboardButton(text=_("⬅️ Back to the list"),
                              callback_data=cb.IdeaList(cat=card.category.id, sort=sort, page=page).pack()),
@@ -333,6 +345,10 @@ def cancelled() -> Screen:
     return Screen(_("Nothing to cancel. Here is the menu."), main_menu_markup())
 
 
+def cancelled_done() -> Screen:
+    return Screen(_("Cancelled. Here is the menu."), main_menu_markup())
+
+
 def language_changed(language: str) -> str:
     return _("✅ Language: {language}.").format(language=LANGUAGE_NAMES[language])
 
@@ -343,3 +359,26 @@ def main_menu_only() -> Screen:
 
 def unknown_command() -> Screen:
     return Screen(_("🤔 I do not know this command. /help lists what I can do."), main_menu_markup())
+
+
+def report_reasons(card: IdeaCard, language: str) -> Screen:
+    title = escape(localized(card.idea, "title", language).text)
+    reasons = {"offensive": _("🤬 Offensive"), "spam": _("📢 Spam or advertising"),
+               "duplicate": _("👯 A duplicate of another idea")}
+    builder = InlineKeyboardBuilder()
+    for code, label in reasons.items():
+        builder.row(InlineKeyboardButton(text=label, callback_data=cb.Report(id=card.idea.id, reason=code).pack()))
+    builder.row(InlineKeyboardButton(text=_("⬅️ Back"),
+                                     callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=card.idea.id).pack()))
+    text = _("⚠️ What is wrong with the idea “{title}”? Moderators will look at it.").format(title=title)
+    return Screen(text, builder.as_markup())
+
+
+def report_thanks(recorded: bool) -> str:
+    if recorded:
+        return _("Thank you! Moderators will look at it.")
+    return _("You have already reported this idea. Thank you!")
+
+
+def slow_down_text() -> str:
+    return _("🐢 That was a lot at once. Please wait a minute, then continue.")

@@ -70,6 +70,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index("ix_outbox_due", ["status", "not_before", "id"], unique=False)
+        batch_op.create_index("ix_outbox_chat", ["chat_id", "status", "id"], unique=False)
 
     op.create_table(
         "report",
@@ -149,6 +150,7 @@ def downgrade() -> None:
 
     op.drop_table("report")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_chat")
         batch_op.drop_index("ix_outbox_due")
         batch_op.drop_index(batch_op.f("ix_outbox_batch_id"))
 

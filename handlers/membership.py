@@ -1,0 +1,26 @@
+"""Telegram tells the bot when a resident blocks or unblocks it (my_chat_member): messages to them pause and
+resume before any send fails."""
+
+from aiogram import Router
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.users import set_reachable
+
+
+async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    await set_reachable(session, event.from_user.id, False)
+    await session.commit()
+
+
+async def unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    await set_reachable(session, event.from_user.id, True)
+    await session.commit()
+
+
+def create_router() -> Router:
+    router = Router(name="membership")
+    router.my_chat_member.register(blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED))
+    router.my_chat_member.register(unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+    return router

@@ -1,0 +1,208 @@
+"""Residents propose ideas, end to end: the conversation, its limits, a restart in the middle, "My ideas",
+reports and the rate limit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage.models import Idea, IdeaStatus, OutboxMessage
+from tests.conftest import AFTER_CAMPAIGN, App, load_example
+from tests.i18n_helpers import t
+
+MODERATION_CHAT = -1001234567890
+PROPOSE = "✍️ Propose an idea"
+TITLE = "Pašvaldību sēžu protokoli vienuviet"
+BODY = "Visu pašvaldību domju sēžu protokoli būtu publicējami vienā vietnē, ar meklēšanu pēc tēmas un datuma."
+
+
+@pytest.fixture
+async def proposal_app(fake_telegram, sqlite_sessions, clock):
+    await load_example(sqlite_sessions)
+    application = App(fake_telegram, sqlite_sessions, clock, moderation_chat_id=MODERATION_CHAT,
+                      admin_ids=frozenset({9}), reports_to_hide=3)
+    yield application
+    await application.close()
+    assert not fake_telegram.unanswered_callbacks()
+
+
+async def pending_ideas(app) -> list[Idea]:
+    async with app.sessions() as session:
+        return list((await session.exec(select(Idea).where(Idea.status == IdeaStatus.PENDING))).all())
+
+
+async def outbox(app) -> list[OutboxMessage]:
+    async with app.sessions() as session:
+        return list((await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def start_proposal(resident, language="lv", category="Atklātība"):
+    await resident.send("/start")
+    await resident.press(t(language, PROPOSE))
+    return await resident.press(category)
+
+
+async def test_latvian_resident_proposes_with_edits_and_moderators_are_told(proposal_app):
+    anna = proposal_app.resident("lv")
+    asked = await start_proposal(anna)
+    assert t("lv", "Step 2 of 3: send a short title for your idea, from 10 to 120 characters.") in asked.text
+
+    short = await anna.send("Protokoli")
+    assert short.text == t("lv", "The title is too short ({length} characters). Please use at least {minimum}.",
+                           length="9", minimum="10")
+    body_step = await anna.send(TITLE)
+    assert t("lv", "Step 3 of 3: describe your idea, from 30 to 2,000 characters: what should change, and why?") \
+        in body_step.text
+    preview = await anna.send(BODY)
+    assert t("lv", "👀 <b>Preview</b>: this is how others will see your idea once a moderator publishes it."
+             ).replace("<b>", "").replace("</b>", "") in preview.text
+    assert TITLE in preview.text and BODY in preview.text
+
+    retitled = await anna.press(t("lv", "✏️ Title"))
+    assert TITLE in retitled.text  # the current title is shown while editing
+    preview = await anna.send("Pašvaldību sēžu protokoli vienā vietnē")
+    assert "Pašvaldību sēžu protokoli vienā vietnē" in preview.text and BODY in preview.text
+
+    sent = await anna.press(t("lv", "✅ Send"))
+    assert sent.text.startswith("🙏")
+    [idea] = await pending_ideas(proposal_app)
+    assert (idea.title_lv, idea.body_lv, idea.author_id) == ("Pašvaldību sēžu protokoli vienā vietnē", BODY,
+                                                             anna.user_id)
+    [announcement] = [row for row in await outbox(proposal_app) if row.kind == "moderation"]
+    assert announcement.chat_id == MODERATION_CHAT and "Pašvaldību sēžu protokoli vienā vietnē" in announcement.text
+
+    mine = await anna.press(t("lv", "🗂 My ideas")) if t("lv", "🗂 My ideas") in sent.buttons else None
+    assert mine is not None and t("lv", "waiting for review") in mine.text
+
+
+async def test_russian_resident_is_offered_similar_ideas_and_sends_anyway(proposal_app):
+    ivan = proposal_app.resident("ru")
+    await start_proposal(ivan, "ru", "Открытость")
+    await ivan.send("Бюджеты самоуправлений в открытых данных")
+    similar = await ivan.send("Пусть каждое самоуправление публикует бюджет в машиночитаемом виде каждый квартал.")
+    assert any(label.startswith("Бюджеты самоуправлений в виде открытых данных") for label in similar.buttons)
+    # Looking at the existing idea keeps the draft; the resident comes back with /propose.
+    card = await ivan.press("Бюджеты самоуправлений в виде открытых данных")
+    assert t("ru", "👍 Support") in card.buttons
+    resumed = await ivan.send("/propose")
+    assert t("ru", "➡️ Mine is different: continue") in resumed.buttons or "Бюджеты" in resumed.text
+    if t("ru", "➡️ Mine is different: continue") in resumed.buttons:
+        await ivan.press(t("ru", "➡️ Mine is different: continue"))
+    sent = await ivan.press(t("ru", "✅ Send"))
+    assert sent.text.startswith("🙏")
+    [idea] = await pending_ideas(proposal_app)
+    assert idea.title_ru == "Бюджеты самоуправлений в открытых данных" and idea.title_lv is None
+
+
+async def test_a_restart_in_the_middle_resumes_at_the_same_step(proposal_app, fake_telegram, sqlite_sessions, clock):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send(TITLE)
+    await proposal_app.close()  # the bot process ends...
+
+    restarted = App(fake_telegram, sqlite_sessions, clock, moderation_chat_id=MODERATION_CHAT)
+    anna.feed = restarted.feed  # ...and a new one (new dispatcher, storage and HTTP session) takes over
+    preview = await anna.send(BODY)
+    assert TITLE in preview.text and BODY in preview.text
+    await anna.press(t("lv", "✅ Send"))
+    await restarted.close()
+    assert len(await pending_ideas(proposal_app)) == 1
+
+
+async def test_start_keeps_the_draft_and_cancel_discards_it(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send(TITLE)
+    await anna.send("/start")
+    search = await anna.send("budžets")  # at the menu, text is a search again, not the proposal's text
+    assert t("lv", "🔎 Results for “{query}”:", query="budžets") in search.text
+    resumed = await anna.send("/propose")
+    assert t("lv", "Your unfinished proposal is kept; you can continue it.") in resumed.text
+    await anna.press("Atklātība")
+    assert TITLE in anna.last.text
+    cancelled = await anna.send("/cancel")
+    assert cancelled.text == t("lv", "Cancelled. Here is the menu.")
+    fresh = await anna.send("/propose")
+    assert t("lv", "Your unfinished proposal is kept; you can continue it.") not in fresh.text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("x" * 5000, "The title is too long ({length} characters). Please keep it within {maximum}."),
+    ("👍" * 20, "Please write it in words: a few letters or only emoji are not enough."),
+    ("\u200b" * 20, "This message has no text I can use. Please write it in words."),
+])
+async def test_abusive_titles_get_a_friendly_answer(proposal_app, text, expected):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    reply = await anna.send(text)
+    assert reply.text == t("lv", expected, length="5\u00a0000", maximum="120")
+
+
+async def test_html_and_links_are_shown_literally(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send("<b>Treknraksts</b> & <a href='https://x.lv'>saite</a>")
+    preview = await anna.send("<script>alert(1)</script> Garāks teksts par atklātību un līdzdalību & <i>citu</i>.")
+    assert not preview.errors, preview.describe()
+    assert "<b>Treknraksts</b> & <a href='https://x.lv'>saite</a>" in preview.text
+    assert "<script>alert(1)</script>" in preview.text
+
+
+async def test_stickers_and_text_between_steps(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    assert (await anna.send_sticker()).text == t("lv", "Please send it as a text message.")
+    await anna.send(TITLE)
+    await anna.send(BODY)
+    stray = await anna.send("vēl kaut kas")
+    assert stray.text == t("lv", "Please use the buttons above to continue your proposal, or /cancel to discard it.")
+
+
+async def test_limits_on_proposing(proposal_app):
+    anna = proposal_app.resident("lv")
+    for number in range(3):
+        await start_proposal(anna)
+        await anna.send(f"{TITLE} {number}")
+        await anna.send(BODY)
+        if t("lv", "➡️ Mine is different: continue") in anna.last.button_texts:
+            await anna.press(t("lv", "➡️ Mine is different: continue"))
+        await anna.press(t("lv", "✅ Send"))
+    refused = await anna.send("/propose")
+    assert refused.text.startswith("✍️ ") and "3" in refused.text
+    assert len(await pending_ideas(proposal_app)) == 3
+
+    proposal_app.clock.now = AFTER_CAMPAIGN
+    late = await proposal_app.resident("ru").send("/propose")
+    assert late.text == "✍️ " + t("ru", "The campaign has ended, so new proposals are no longer accepted. "
+                                        "Thank you for taking part!")
+
+
+async def test_reports_hide_an_idea_and_tell_the_moderators(proposal_app):
+    async with proposal_app.sessions() as session:
+        idea = (await session.exec(select(Idea).order_by(Idea.id))).first()
+    for number in range(3):
+        resident = proposal_app.resident("lv")
+        await resident.send(f"/start idea_{idea.id}")
+        await resident.press(t("lv", "⚠️ Report"))
+        reply = await resident.press(t("lv", "📢 Spam or advertising"))
+        assert reply.alerts[0].text == t("lv", "Thank you! Moderators will look at it.")
+        if number == 0:
+            again = await resident.press_data(f"r:{idea.id}:spam", resident.last.message_id)
+            assert again.alerts[0].text == t("lv", "You have already reported this idea. Thank you!")
+    hidden = await proposal_app.resident("lv").send(f"/start idea_{idea.id}")
+    assert hidden.text == t("lv", "😕 This idea was not found. It may have been removed, or the link is wrong.")
+    notices = [row for row in await outbox(proposal_app) if row.kind == "moderation"]
+    assert len(notices) == 1 and notices[0].chat_id == MODERATION_CHAT
+
+
+async def test_too_many_messages_get_one_polite_answer(proposal_app):
+    anna = proposal_app.resident("lv")
+    for _ in range(40):
+        await anna.send("budžets")
+    slowed = await anna.send("budžets")
+    assert slowed.text == t("lv", "🐢 That was a lot at once. Please wait a minute, then continue.")
+    assert not (await anna.send("budžets")).calls  # dropped quietly after the one answer
+    moderator = proposal_app.resident("lv", user_id=9)
+    for _ in range(45):
+        await moderator.send("budžets")
+    assert t("lv", "🔎 Results for “{query}”:", query="budžets") in moderator.last.text
