@@ -426,3 +426,22 @@ async def test_the_moderators_chat_stays_quiet_for_chatter_and_non_moderators(fa
         assert (ideas, votes, counts) == (before[0], before[2], before[3])  # (residents are created on contact)
     finally:
         await app.close()
+
+
+async def test_status_history_with_notes_is_shown_on_the_residents_card(mod_app):
+    [idea_id] = await public_ideas(mod_app, 1)
+    admin = await resident(mod_app, user_id=ADMIN)
+    await admin.send(f"/status {idea_id} under_review Darba grupa to izskatīs <nākamnedēļ>")
+    await admin.send(f"/status {idea_id} included")
+    reader = await resident(mod_app, "lv")
+    card = await reader.send(f"/start idea_{idea_id}")
+    assert t("lv", "📜 <b>What happened to this idea</b>").replace("<b>", "").replace("</b>", "") in card.text
+    assert "Darba grupa to izskatīs <nākamnedēļ>" in card.text
+    assert card.text.index(t("lv", "under review by the working group")) < card.text.rindex(
+        t("lv", "included in the action plan"))
+    # A merged duplicate's shared link leads to the idea it was merged into.
+    [first, second] = await public_ideas(mod_app, 2)
+    await admin.send(f"/merge {second} into {first}")
+    redirected = await reader.send(f"/start idea_{second}")
+    assert t("lv", "🔁 The idea you opened was merged into this one: its supporters count here.") in redirected.text
+    assert f"idea_{first}" in redirected.text

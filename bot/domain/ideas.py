@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,7 +21,8 @@ from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import votes as vote_store
 from storage.ideas import SORT_NEW, SORT_TOP
-from storage.models import Campaign, Category, Idea
+from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
+from storage.moderation import status_history
 from storage.text import search_words
 
 SORT_RANDOM = "rnd"
@@ -47,6 +48,8 @@ class IdeaCard:
     supported: bool
     support_refusal: VoteRefusal | None
     withdrawal_refusal: VoteRefusal | None
+    history: list[StatusChange] = field(default_factory=list)  # oldest first
+    merged_from: int | None = None  # the card was opened through a duplicate that was merged into this idea
 
 
 @dataclass(frozen=True)
@@ -87,20 +90,29 @@ async def list_ideas(
 
 
 async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime) -> IdeaCard | None:
-    """The card of a public idea; None when it does not exist or is not public."""
+    """The card of a public idea; a merged duplicate leads to the idea it was merged into. None when it does not
+    exist or is not public."""
     found = await idea_store.get_idea_with_category(session, idea_id)
+    merged_from = None
+    if found is not None and found[0].status == IdeaStatus.MERGED and found[0].merged_into_id:
+        merged_from = idea_id
+        found = await idea_store.get_idea_with_category(session, found[0].merged_into_id)
     if found is None or not idea_store.is_public(found[0]):
         return None
     idea, category = found
     campaign = await session.get(Campaign, idea.campaign_id)
     window = voting_window(campaign)
+    # Only ideas a moderator has moved on have a history: the common card needs no extra query.
+    history = await status_history(session, idea.id) if idea.status_changed_at else []
     return IdeaCard(
         idea=idea,
         category=category,
         campaign=campaign,
-        supported=await vote_store.has_voted(session, idea_id, reader_id),
+        supported=await vote_store.has_voted(session, idea.id, reader_id),
         support_refusal=support_refusal(window, idea.status, now),
         withdrawal_refusal=withdrawal_refusal(window, idea.status, now),
+        history=history,
+        merged_from=merged_from,
     )
 
 
@@ -123,6 +135,7 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     refusal = VoteRefusal.BANNED if banned else (card.support_refusal if add else card.withdrawal_refusal)
     if refusal is not None:
         return VoteResult(card, False, refusal)
+    idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
     if not await vote_store.lock_public_idea(session, idea_id):
         await session.commit()
         return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
@@ -133,7 +146,7 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     await session.commit()
     # The new count as loaded state, not as a change: a later flush must never write an absolute count.
     set_committed_value(card.idea, "supporters_count", count)
-    updated = IdeaCard(card.idea, card.category, card.campaign, add, card.support_refusal, card.withdrawal_refusal)
+    updated = replace(card, supported=add)
     return VoteResult(updated, changed, None)
 
 

@@ -26,6 +26,7 @@ from bot.domain.localized import localized
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen, supporters_text
+from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
 from bot.ui.text import escape, shorten, utf16_length
 from storage.models import Idea, IdeaStatus
 
@@ -60,24 +61,6 @@ class NotifyToggle(CallbackData, prefix="nt"):
 
 # ------------------------------------------------------------------ words
 
-def status_name(status: str) -> str:
-    names = {
-        S.PENDING: _("pending review"),
-        S.PUBLISHED: _("published"),
-        S.REJECTED: _("rejected"),
-        S.UNDER_REVIEW: _("under review by the working group"),
-        S.INCLUDED: _("included in the action plan"),
-        S.NOT_INCLUDED: _("not included in the action plan"),
-        S.IMPLEMENTED: _("implemented"),
-        S.MERGED: _("merged with a similar idea"),
-    }
-    return names.get(status, status)
-
-
-STATUS_ICONS = {S.PENDING: "⏳", S.PUBLISHED: "✅", S.REJECTED: "❌", S.UNDER_REVIEW: "📋", S.INCLUDED: "📌",
-                S.NOT_INCLUDED: "📋", S.IMPLEMENTED: "🏁", S.MERGED: "🔁"}
-
-
 def reason_label(code: str) -> str:
     """A common reason of a rejection, as a button."""
     labels = {
@@ -90,30 +73,10 @@ def reason_label(code: str) -> str:
     return labels.get(code, code)
 
 
-def _reason_sentence(code: str) -> str:
-    sentences = {
-        "dup": _("It repeats an idea that has already been proposed."),
-        "off": _("It is not about the topic of this campaign."),
-        "abuse": _("It breaks the rules of respectful discussion."),
-        "unclear": _("It is not clear what it proposes."),
-        "notog": _("It is not about open government."),
-    }
-    return sentences.get(code, code)
-
-
 def report_reason(code: str) -> str:
     """A resident's report reason (bot.domain.reports.REASONS), escaped; an unknown code is shown as it is."""
     labels = {"offensive": _("offensive"), "spam": _("spam or advertising"), "duplicate": _("a duplicate")}
     return labels.get(code) or escape(code)
-
-
-def note_text(note: str | None) -> str:
-    """A status note as residents read it, escaped: a common reason in the reader's language, or the moderator's
-    typed words. Use it wherever a StatusChange.note or Idea.status_note is shown."""
-    if not note:
-        return ""
-    code = mod.reason_code(note)
-    return escape(_reason_sentence(code) if code else note)
 
 
 def _action_name(action: str) -> str:
@@ -186,7 +149,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
         for change in shown:
             line = f"• {fmt_datetime(change.created_at)}: {status_name(change.status)}"
             if change.note:
-                line += f" — {shorten(note_text(change.note), 200)}"
+                line += f" — {note_text(shorten(change.note, 200))}"
             tail.append(line)
     if card.reports:
         tail += ["", _("🚩 <b>Reports</b>: {total}, open: {open}").format(

@@ -11,6 +11,7 @@ from bot.domain.proposals import CheckedText, ProposalRefusal, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen, idea_text_lines, main_menu_markup, supporters_text
+from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import escape, shorten
 from storage.models import Campaign, Category, Idea, IdeaStatus
 
@@ -142,20 +143,6 @@ def step_out_of_date() -> str:
     return _("This step is already behind you. Continue below, or start again with /propose.")
 
 
-def _status_name(status: str) -> str:
-    names = {
-        IdeaStatus.PENDING: _("waiting for review"),
-        IdeaStatus.PUBLISHED: _("published"),
-        IdeaStatus.REJECTED: _("rejected"),
-        IdeaStatus.UNDER_REVIEW: _("under review by the working group"),
-        IdeaStatus.INCLUDED: _("included in the action plan"),
-        IdeaStatus.NOT_INCLUDED: _("not included in the action plan"),
-        IdeaStatus.IMPLEMENTED: _("implemented"),
-        IdeaStatus.MERGED: _("merged with a similar idea"),
-    }
-    return names.get(status, status)
-
-
 def my_ideas(ideas: list[Idea], language: str) -> Screen:
     if not ideas:
         text = _("🗂 You have not proposed any ideas yet. Share yours: it may become part of the action plan!")
@@ -169,9 +156,9 @@ def my_ideas(ideas: list[Idea], language: str) -> Screen:
     for idea in ideas:
         # Shortened so that the newest ten always fit into one message.
         title = escape(shorten(localized(idea, "title", language).text, 100))
-        lines.append(f"• <b>{title}</b> — {_status_name(idea.status)}")
+        lines.append(f"• <b>{title}</b> — {status_name(idea.status)}")
         if idea.status_note:
-            note = escape(shorten(idea.status_note, 200))
+            note = note_text(shorten(idea.status_note, 200))
             lines.append("  " + _("Moderator's note: {note}").format(note=note))
         if idea.status not in (IdeaStatus.PENDING, IdeaStatus.REJECTED):
             target = idea.merged_into_id or idea.id

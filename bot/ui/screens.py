@@ -17,11 +17,14 @@ from bot.domain.localized import localized
 from bot.domain.rules import Phase, VoteRefusal, campaign_phase, idea_start_payload
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.text import escape, shorten, split_text
+from bot.ui.status_texts import note_text, status_name
+from bot.ui.text import MESSAGE_LIMIT, escape, shorten, split_text, utf16_length
 from storage.ideas import SORT_NEW, SORT_TOP
-from storage.models import Campaign, Category, Idea, IdeaStatus
+from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
 
-BODY_PART_LIMIT = 3000  # leaves room for the title (<= 300) and the card's lines within 4096
+# A part of an idea's text: leaves room within Telegram's 4096 for a 300-character title (600 UTF-16 units with
+# emoji) and the card's own lines; the status history gets what is left (see idea_card_screen).
+BODY_PART_LIMIT = 2600
 
 
 @dataclass(frozen=True)
@@ -252,17 +255,24 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     idea, campaign = card.idea, card.campaign
     lines, part, parts_count = idea_text_lines(idea, card.category, language, part)
     title = localized(idea, "title", language)
-    lines += ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
+    if card.merged_from:
+        lines.insert(1, _("🔁 The idea you opened was merged into this one: its supporters count here."))
+    footer = ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
     if card.supported:
-        lines.append(_("✅ You support this idea."))
+        footer.append(_("✅ You support this idea."))
     if card.support_refusal is None:
-        lines.append(campaign_dates_line(campaign, now))
+        footer.append(campaign_dates_line(campaign, now))
         if not campaign.votes_revocable and not card.supported:
-            lines.append(_("⚠️ A support is final in this campaign: like a signature, it cannot be withdrawn."))
+            footer.append(_("⚠️ A support is final in this campaign: like a signature, it cannot be withdrawn."))
     else:
-        lines.append(refusal_text(card.support_refusal, campaign))
+        footer.append(refusal_text(card.support_refusal, campaign))
     link = share_link(bot_username, idea.id)
-    lines += ["", _("🔗 Link to this idea: {link}").format(link=link)]
+    footer += ["", _("🔗 Link to this idea: {link}").format(link=link)]
+    # The newest history entries that still fit into one message.
+    for shown in range(min(len(card.history), HISTORY_SHOWN), -1, -1):
+        text = "\n".join([*lines, *history_lines(card.history[len(card.history) - shown:]), *footer])
+        if utf16_length(text) <= MESSAGE_LIMIT:
+            break
 
     def action(act: str, part_number: int = part) -> str:
         return cb.IdeaAction(act=act, id=idea.id, part=part_number, sort=sort, page=page).pack()
@@ -289,7 +299,23 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
                              callback_data=cb.IdeaList(cat=card.category.id, sort=sort, page=page).pack()),
         _menu_button(),
     )
-    return Screen("\n".join(lines), builder.as_markup())
+    return Screen(text, builder.as_markup())
+
+
+HISTORY_SHOWN = 5
+
+
+def history_lines(history: list[StatusChange]) -> list[str]:
+    """What became of the idea, newest last: each status change with its date and note."""
+    if not history:
+        return []
+    lines = ["", _("📜 <b>What happened to this idea</b>")]
+    for change in history:
+        line = f"• {fmt_date(change.created_at)}: {status_name(change.status)}"
+        if change.note:
+            line += f" — {note_text(shorten(change.note, 200))}"
+        lines.append(line)
+    return lines
 
 
 def search_prompt() -> Screen:
