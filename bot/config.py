@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(40, ge=5)
     # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
     send_rate_per_second: float = Field(25.0, gt=0)
+    # Schedules, in TIMEZONE: the weekly digest's day (0 = Monday) and hour; reminders N days before the close.
+    digest_weekday: int = Field(0, ge=0, le=6)
+    digest_hour: int = Field(10, ge=0, le=23)
+    reminder_days: Annotated[tuple[int, ...], NoDecode] = (3, 1)
+    # No personal messages at night (new-idea cards wait until morning).
+    quiet_hours: tuple[int, int] = (22, 8)
+    max_new_idea_cards_per_day: int = Field(3, ge=0)
+    # Where the results digest's chart images are written.
+    media_dir: str = "media"
+    # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).
+    run_scheduler: bool = True
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -41,6 +52,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = [part.strip() for part in value.split(",")]
             return frozenset(int(part) for part in parts if part)
+        return value
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(sorted({int(part) for part in value.split(",") if part.strip()}, reverse=True))
         return value
 
     @field_validator("moderation_chat_id", mode="before")

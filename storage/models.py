@@ -86,6 +86,8 @@ class User(SQLModel, table=True):
     is_banned: bool = False
     # Set when Telegram answers 403 (blocked the bot); cleared when they write again.
     is_reachable: bool = True
+    # Opted in to reminders (campaign opens, a few days and one day before it closes).
+    reminders: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 
 
@@ -243,6 +245,53 @@ class OutboxMessage(SQLModel, table=True):
     batch_id: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class CategoryInterest(SQLModel, table=True):
+    """A category whose new ideas the resident wants to hear about (as one-tap vote cards)."""
+
+    __tablename__ = "category_interest"
+
+    user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
+                                          primary_key=True))
+    category_id: int = Field(sa_column=Column(Integer, ForeignKey("category.id", ondelete="CASCADE"),
+                                              primary_key=True, index=True))
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run that happened, by kind and key ("weekly_digest", "2026-W48"). Claimed in the same
+    transaction as the messages the run writes, so a run happens once whoever triggers it, and not at all
+    if it fails before committing (then the next trigger does it)."""
+
+    __tablename__ = "job_run"
+
+    kind: str = Field(primary_key=True, max_length=32)
+    run_key: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class Broadcast(SQLModel, table=True):
+    """A moderator's announcement: its audience and the outbox batch that delivers it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(max_length=64, unique=True)
+    moderator_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    audience: str = Field(max_length=32)
+    text: str
+    total: int = 0
+    summary_sent: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which process runs the scheduler: APScheduler 3 does not support two schedulers on one job store, so
+    the process holding an unexpired lease runs it and the others wait to take over."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
 class Vote(SQLModel, table=True):
