@@ -76,8 +76,18 @@ def _upgrade(connection: Connection) -> None:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Create or upgrade the schema to the newest migration (safe to run on every start)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping `idea` would
+            # cascade to every vote. The pragma only takes effect outside a transaction, so it comes first.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()  # ends SQLAlchemy's autobegun (empty) transaction
+        async with connection.begin():
+            await connection.run_sync(_upgrade)
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
 
 
 async def open_database(url: str) -> tuple[AsyncEngine, SessionFactory]:
