@@ -44,7 +44,7 @@ class Proposal(CallbackData, prefix="p"):
 (PROPOSAL_CATEGORY, PROPOSAL_BACK, PROPOSAL_SEND, PROPOSAL_ANYWAY, PROPOSAL_EDIT_TITLE, PROPOSAL_EDIT_BODY,
  PROPOSAL_EDIT_CATEGORY, PROPOSAL_CANCEL) = ("cat", "back", "send", "any", "et", "eb", "ec", "x")
 
-MENU_PROPOSE, MENU_MY_IDEAS = "propose", "mine"
+MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 
 
 class Report(CallbackData, prefix="r"):

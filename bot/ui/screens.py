@@ -59,10 +59,11 @@ def main_menu_markup() -> InlineKeyboardMarkup:
     builder.button(text=_("💡 Ideas"), callback_data=cb.Menu(to=cb.MENU_CATEGORIES))
     builder.button(text=_("✍️ Propose an idea"), callback_data=cb.Menu(to=cb.MENU_PROPOSE))
     builder.button(text=_("🗂 My ideas"), callback_data=cb.Menu(to=cb.MENU_MY_IDEAS))
+    builder.button(text=_("🔔 Subscriptions"), callback_data=cb.Menu(to=cb.MENU_SUBSCRIPTIONS))
     builder.button(text=_("🔎 Search"), callback_data=cb.Menu(to=cb.MENU_SEARCH))
     builder.button(text=_("🌐 Language"), callback_data=cb.Menu(to=cb.MENU_LANGUAGE))
     builder.button(text=_("❓ Help"), callback_data=cb.Menu(to=cb.MENU_HELP))
-    builder.adjust(1, 2, 3)
+    builder.adjust(1, 2, 2, 2)
     return builder.as_markup()
 
 
