@@ -72,7 +72,7 @@ async def test_latvian_resident_proposes_with_edits_and_moderators_are_told(prop
     assert announcement.chat_id == MODERATION_CHAT and "Pašvaldību sēžu protokoli vienā vietnē" in announcement.text
 
     mine = await anna.press(t("lv", "🗂 My ideas")) if t("lv", "🗂 My ideas") in sent.buttons else None
-    assert mine is not None and t("lv", "waiting for review") in mine.text
+    assert mine is not None and t("lv", "pending review") in mine.text
 
 
 async def test_russian_resident_is_offered_similar_ideas_and_sends_anyway(proposal_app):

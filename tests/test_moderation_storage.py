@@ -19,6 +19,7 @@ from storage import votes as vote_store
 from storage.models import AuditEntry, Category, Idea, IdeaStatus, OutboxMessage, Report, StatusChange, Vote
 from storage.users import get_or_create_user
 from tests.conftest import CAMPAIGN_OPEN, load_example
+from tests.i18n_helpers import t
 
 S = IdeaStatus
 NOW = CAMPAIGN_OPEN
@@ -147,7 +148,9 @@ async def test_notifications_skip_residents_who_turned_them_off_or_blocked_the_b
     assert result.outcome is mod.Outcome.DONE and result.notified == 2
     by_chat = {message.chat_id: message for message in await outbox(db, "notification")}
     assert set(by_chat) == {AUTHOR, 1}
-    assert "🔔 <b>News about an idea you support</b>" in by_chat[1].text and "Meets on 5 May" in by_chat[1].text
+    # Resident 1 existed before (in Latvian): make_users does not change an existing resident's language.
+    assert t("lv", "🔔 <b>News about an idea you support</b>") in by_chat[1].text
+    assert "Meets on 5 May" in by_chat[1].text
     assert (await idea_of(db, idea_id)).status_note == "Meets on 5 May"
 
 
@@ -380,7 +383,7 @@ async def test_a_proposal_is_announced_to_the_moderators_chat_once(db):
     assert post.chat_id == MOD_CHAT and post.dedupe_key == f"proposal:{idea_id}"
     assert f"#{idea_id}" in post.text and "Atvērti dati" in post.text
     buttons = [button for row in json.loads(post.reply_markup)["inline_keyboard"] for button in row]
-    assert {"text": "↗️ Open in the bot", "url": f"https://t.me/manabalss_bot?start=mod_{idea_id}"} in buttons
+    assert {"text": t("lv", "↗️ Open in the bot"), "url": f"https://t.me/manabalss_bot?start=mod_{idea_id}"} in buttons
     assert ms.Mod(act=ms.MOD_PUBLISH, id=idea_id, v=1).pack() in [b.get("callback_data") for b in buttons]
 
 

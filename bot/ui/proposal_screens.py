@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.localized import localized
@@ -31,9 +32,11 @@ def refusal(reason: ProposalRefusal, campaign: Campaign | None, max_pending: int
         ProposalRefusal.ENDED: _("The campaign has ended, so new proposals are no longer accepted. "
                                  "Thank you for taking part!"),
         ProposalRefusal.BANNED: _("Sorry, you cannot submit proposals."),
-        ProposalRefusal.TOO_MANY_PENDING: _(
+        ProposalRefusal.TOO_MANY_PENDING: ngettext(
+            "You already have {count} proposal waiting for review. Please wait until the moderators have "
+            "looked at it, then propose more.",
             "You already have {count} proposals waiting for review. Please wait until the moderators have "
-            "looked at them, then propose more."),
+            "looked at them, then propose more.", max_pending),
     }
     text = texts[reason].format(start=fmt_date(campaign.starts_at) if campaign else "",
                                 count=fmt_number(max_pending))
