@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
-from storage.models import Idea, User, Vote
+from storage.models import Idea, Vote
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, **values):
@@ -19,53 +19,47 @@ def _insert_ignoring_duplicates(session: AsyncSession, **values):
     return dialect.insert(Vote).values(**values).on_conflict_do_nothing()
 
 
-async def _shift_count(session: AsyncSession, idea_id: int, delta: int) -> int:
+async def _shift_count(session: AsyncSession, idea_id: int, delta: int, *, only_public: bool = False) -> int | None:
+    """Change the idea's count and return it; None when `only_public` and the idea is not public (any more).
+    The UPDATE also locks the row until commit, so a merge or hiding that committed after the caller's first read
+    is seen here: a vote never lands on an idea that stopped counting."""
+    conditions = [Idea.id == idea_id, public_condition()] if only_public else [Idea.id == idea_id]
     result = await session.exec(
         update(Idea)
-        .where(Idea.id == idea_id)
+        .where(*conditions)
         .values(supporters_count=Idea.supporters_count + delta)
         .returning(Idea.supporters_count)
+        .execution_options(synchronize_session=False)
     )
-    return result.scalar_one()
+    return result.scalar_one_or_none()
 
 
 async def supporters_count(session: AsyncSession, idea_id: int) -> int:
     return (await session.exec(select(Idea.supporters_count).where(Idea.id == idea_id))).first() or 0
 
 
-async def lock_public_idea(session: AsyncSession, idea_id: int) -> bool:
-    """Lock the idea's row for this transaction if it is still public. A merge or a hiding that committed after
-    the caller's first read is seen here, so a vote can never land on an idea that stopped counting."""
-    result = await session.exec(
-        update(Idea)
-        .where(Idea.id == idea_id, public_condition())
-        .values(supporters_count=Idea.supporters_count)
-        .returning(Idea.id)
-        .execution_options(synchronize_session=False)
-    )
-    return result.first() is not None
+async def add_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> tuple[bool, int] | None:
+    """Record a support: (added?, supporters now), or None when the idea is no longer public. Not committed.
 
-
-async def add_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
-    """Record a support; (added?, supporters now). Not committed: the caller commits."""
+    The count goes up first (locking the idea) and back down when the vote existed already: two statements
+    for the usual press instead of three."""
+    count = await _shift_count(session, idea_id, +1, only_public=True)
+    if count is None:
+        return None
     insert = _insert_ignoring_duplicates(session, idea_id=idea_id, user_id=user_id, created_at=now)
-    result = await session.exec(insert)
-    if result.rowcount == 1:
-        return True, await _shift_count(session, idea_id, +1)
-    return False, await supporters_count(session, idea_id)
+    if (await session.exec(insert)).rowcount == 1:
+        return True, count
+    return False, await _shift_count(session, idea_id, -1)
 
 
-async def remove_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[bool, int]:
-    """Withdraw a support; (removed?, supporters now). Not committed: the caller commits."""
-    result = await session.exec(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))
-    if result.rowcount == 1:
-        return True, await _shift_count(session, idea_id, -1)
-    return False, await supporters_count(session, idea_id)
-
-
-async def has_voted(session: AsyncSession, idea_id: int, user_id: int) -> bool:
-    found = (await session.exec(select(Vote.idea_id).where(Vote.idea_id == idea_id, Vote.user_id == user_id))).first()
-    return found is not None
+async def remove_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[bool, int] | None:
+    """Withdraw a support: (removed?, supporters now), or None when the idea is no longer public. Not committed."""
+    count = await _shift_count(session, idea_id, -1, only_public=True)
+    if count is None:
+        return None
+    if (await session.exec(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))).rowcount == 1:
+        return True, count
+    return False, await _shift_count(session, idea_id, +1)
 
 
 async def count_votes(session: AsyncSession) -> int:
@@ -74,7 +68,3 @@ async def count_votes(session: AsyncSession) -> int:
 
 async def count_voters(session: AsyncSession) -> int:
     return (await session.exec(select(func.count(func.distinct(Vote.user_id))))).first() or 0
-
-
-async def count_users(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(User))).first() or 0

@@ -92,15 +92,14 @@ async def list_ideas(
 async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime) -> IdeaCard | None:
     """The card of a public idea; a merged duplicate leads to the idea it was merged into. None when it does not
     exist or is not public."""
-    found = await idea_store.get_idea_with_category(session, idea_id)
+    found = await idea_store.card_rows(session, idea_id, reader_id)
     merged_from = None
     if found is not None and found[0].status == IdeaStatus.MERGED and found[0].merged_into_id:
         merged_from = idea_id
-        found = await idea_store.get_idea_with_category(session, found[0].merged_into_id)
+        found = await idea_store.card_rows(session, found[0].merged_into_id, reader_id)
     if found is None or not idea_store.is_public(found[0]):
         return None
-    idea, category = found
-    campaign = await session.get(Campaign, idea.campaign_id)
+    idea, category, campaign, supported = found
     window = voting_window(campaign)
     # Only ideas a moderator has moved on have a history: the common card needs no extra query.
     history = await status_history(session, idea.id) if idea.status_changed_at else []
@@ -108,7 +107,7 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         idea=idea,
         category=category,
         campaign=campaign,
-        supported=await vote_store.has_voted(session, idea.id, reader_id),
+        supported=supported,
         support_refusal=support_refusal(window, idea.status, now),
         withdrawal_refusal=withdrawal_refusal(window, idea.status, now),
         history=history,
@@ -136,14 +135,14 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     if refusal is not None:
         return VoteResult(card, False, refusal)
     idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
-    if not await vote_store.lock_public_idea(session, idea_id):
-        await session.commit()
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     if add:
-        changed, count = await vote_store.add_vote(session, idea_id, user_id, now)
+        outcome = await vote_store.add_vote(session, idea_id, user_id, now)
     else:
-        changed, count = await vote_store.remove_vote(session, idea_id, user_id)
+        outcome = await vote_store.remove_vote(session, idea_id, user_id)
     await session.commit()
+    if outcome is None:  # merged or hidden between the card's read and the vote
+        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
+    changed, count = outcome
     # The new count as loaded state, not as a change: a later flush must never write an absolute count.
     set_committed_value(card.idea, "supporters_count", count)
     updated = replace(card, supported=add)
