@@ -88,6 +88,9 @@ async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
             commands = [
                 BotCommand(command="menu", description=i18n.gettext("Main menu")),
                 BotCommand(command="ideas", description=i18n.gettext("Read and support ideas")),
+                BotCommand(command="propose", description=i18n.gettext("Propose an idea")),
+                BotCommand(command="myideas", description=i18n.gettext("My ideas")),
+                BotCommand(command="subscribe", description=i18n.gettext("Digest, reminders and news")),
                 BotCommand(command="lang", description=i18n.gettext("Change the language")),
                 BotCommand(command="help", description=i18n.gettext("How it works")),
             ]

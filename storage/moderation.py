@@ -127,10 +127,17 @@ async def audit_of_user(session: AsyncSession, user_id: int, limit: int) -> tupl
     return list(reversed(rows.all())), total
 
 
-async def notification_recipients(session: AsyncSession, idea_id: int, author_id: int | None) -> list[User]:
-    """The author and every supporter of the idea who wants status notifications and can be reached."""
-    supporters = select(Vote.user_id).where(Vote.idea_id == idea_id)
-    who = User.id.in_(supporters) if author_id is None else or_(User.id.in_(supporters), User.id == author_id)
+async def notification_recipients(session: AsyncSession, idea_id: int, author_id: int | None, *,
+                                  supporters: bool = True) -> list[User]:
+    """The author (and, with `supporters`, every supporter) of the idea who wants status notifications and can
+    be reached."""
+    if not supporters:
+        if author_id is None:
+            return []
+        who = User.id == author_id
+    else:
+        voters = select(Vote.user_id).where(Vote.idea_id == idea_id)
+        who = User.id.in_(voters) if author_id is None else or_(User.id.in_(voters), User.id == author_id)
     statement = (
         select(User).where(who, User.notify_status.is_(True), User.is_reachable.is_(True)).order_by(User.id)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -15,20 +16,37 @@ def test_without_redis_conversations_live_in_the_database(sqlite_sessions):
     assert isinstance(create_fsm_storage(Settings(bot_token=TEST_TOKEN), sqlite_sessions), DatabaseStorage)
 
 
-async def test_database_storage_keeps_state_between_instances(sessions):
+@pytest.mark.parametrize("cache", [True, False])
+async def test_database_storage_keeps_state_across_a_restart(sessions, cache):
     key = StorageKey(bot_id=42, chat_id=7001, user_id=7001)
-    first = DatabaseStorage(sessions)
+    first = DatabaseStorage(sessions, cache=cache)
     assert await first.get_state(key) is None and await first.get_data(key) == {}
     await first.set_state(key, "Proposal:title")
     await first.update_data(key, {"category": 3, "title": "Atvērtie dati <b>&"})
-    restarted = DatabaseStorage(sessions)
+    assert await first.get_state(key) == "Proposal:title"
+    restarted = DatabaseStorage(sessions, cache=cache)
     assert await restarted.get_state(key) == "Proposal:title"
     assert await restarted.get_data(key) == {"category": 3, "title": "Atvērtie dati <b>&"}
     await restarted.set_state(key, None)
-    assert await first.get_state(key) is None
-    assert await first.get_data(key) == {"category": 3, "title": "Atvērtie dati <b>&"}  # data outlives state
+    assert await restarted.get_state(key) is None
+    assert await restarted.get_data(key) == {"category": 3, "title": "Atvērtie dati <b>&"}  # data outlives state
+    assert await DatabaseStorage(sessions, cache=cache).get_state(key) is None
     other_user = StorageKey(bot_id=42, chat_id=7002, user_id=7002)
     assert await first.get_data(other_user) == {}
+
+
+async def test_without_the_cache_two_live_processes_see_each_others_writes(sessions):
+    """PostgreSQL deployments may run several bot processes on one table: no cache there."""
+    key = StorageKey(bot_id=42, chat_id=7003, user_id=7003)
+    one, two = DatabaseStorage(sessions, cache=False), DatabaseStorage(sessions, cache=False)
+    await one.set_state(key, "Proposal:body")
+    assert await two.get_state(key) == "Proposal:body"
+    await two.set_state(key, None)
+    assert await one.get_state(key) is None
+
+
+def test_the_cache_is_on_for_sqlite_only(sqlite_sessions):
+    assert DatabaseStorage(sqlite_sessions).cache is not None
 
 
 async def test_redis_storage_keeps_state_between_instances():

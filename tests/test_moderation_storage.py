@@ -136,22 +136,28 @@ async def test_publishing_a_proposal_writes_history_audit_and_tells_the_author_o
         assert [c.status for c in await mod.status_history(session, idea_id)] == [S.PUBLISHED]
 
 
-async def test_notifications_skip_residents_who_turned_them_off_or_blocked_the_bot(db, renderer):
+async def test_a_status_change_tells_the_author_at_once_and_leaves_supporters_to_the_weekly_news(db, renderer):
     idea_id = await new_idea(db, status=S.PUBLISHED)
-    await support(db, idea_id, 1, 2, 3)
-    await make_users(db, 2, notify_status=False)
-    await make_users(db, 3, is_reachable=False)
-    await make_users(db, 1, language="en")
+    await support(db, idea_id, 1, 2)
     async with db() as session:
         result = await mod.set_status(session, SETTINGS, MODERATOR, idea_id, S.UNDER_REVIEW, "Meets on 5 May", NOW,
                                       renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE and result.notified == 2
+    assert result.outcome is mod.Outcome.DONE and result.notified == 1
+    assert [message.chat_id for message in await outbox(db, "notification")] == [AUTHOR]
+    assert (await idea_of(db, idea_id)).status_note == "Meets on 5 May"
+
+
+async def test_merge_notices_skip_residents_who_turned_them_off_or_blocked_the_bot(db, renderer):
+    idea_id = await new_idea(db, status=S.PUBLISHED)
+    into_id = await new_idea(db, status=S.PUBLISHED)
+    await support(db, idea_id, 1, 2, 3)
+    await make_users(db, 2, notify_status=False)
+    await make_users(db, 3, is_reachable=False)
+    async with db() as session:
+        result = await mod.merge(session, SETTINGS, MODERATOR, idea_id, into_id, NOW, renderer=renderer)
+    assert result.outcome is mod.Outcome.DONE
     by_chat = {message.chat_id: message for message in await outbox(db, "notification")}
     assert set(by_chat) == {AUTHOR, 1}
-    # Resident 1 existed before (in Latvian): make_users does not change an existing resident's language.
-    assert t("lv", "🔔 <b>News about an idea you support</b>") in by_chat[1].text
-    assert "Meets on 5 May" in by_chat[1].text
-    assert (await idea_of(db, idea_id)).status_note == "Meets on 5 May"
 
 
 async def test_rejecting_with_a_common_reason_and_the_lifecycle_afterwards(db, renderer):

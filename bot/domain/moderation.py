@@ -502,7 +502,9 @@ async def _decide(session: AsyncSession, settings: Settings, actor_id: int, idea
     notified = 0
     if not unhide:
         render = _renderer(renderer)
-        recipients = await store.notification_recipients(session, idea_id, idea.author_id)
+        # The author hears at once; supporters hear in their weekly news (bot/digest_jobs.personal_news), so that a
+        # resident who supports many ideas gets one message a week, not one per moderator decision.
+        recipients = await store.notification_recipients(session, idea_id, idea.author_id, supporters=False)
         notified = await _notify(session, idea, recipients, now,
                                  lambda language, is_author: render.status_notice(idea, language, is_author))
     await session.commit()

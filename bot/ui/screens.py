@@ -119,6 +119,7 @@ def help_screen() -> Screen:
           "One resident, one support per idea."),
         _("↩️ While voting is open you can withdraw your support, unless the campaign counts a support "
           "as final, like a signature (the idea card says so)."),
+        _("✍️ <b>Propose</b>: describe your own idea; a moderator reviews it, and you will hear what became of it."),
         _("🔎 <b>Search</b>: type a few words from an idea, in Latvian, Russian or English."),
         _("📤 <b>Share</b>: every idea card has a link that opens the same idea for your friends."),
         "",
@@ -126,6 +127,10 @@ def help_screen() -> Screen:
         _("/start – welcome and campaign dates"),
         _("/menu – main menu"),
         _("/ideas – categories of ideas"),
+        _("/propose – propose your own idea"),
+        _("/myideas – your proposals and what became of them"),
+        _("/subscribe – weekly digest, reminders and news you choose"),
+        _("/unsubscribe – stop the digest, reminders and new-idea cards"),
         _("/lang – change the language"),
         _("/cancel – leave what you are doing"),
         _("/help – this help"),

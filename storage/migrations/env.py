@@ -9,12 +9,18 @@ from storage.models import metadata
 config = context.config
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:
+    """APScheduler keeps its own table (apscheduler_jobs) in our database: not ours to migrate or drop."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()
