@@ -1,5 +1,5 @@
-"""Command line: `python -m bot` runs the bot (long polling); `import`, `stats`, `chat` and `migrate` help
-operators, moderators and translators."""
+"""Command line: `python -m bot` runs the bot (long polling); `python -m bot clock` runs only the scheduler;
+`import`, `stats`, `chat` and `migrate` help operators, moderators and translators."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=("lv", "ru", "en"), default="lv")
     chat.add_argument("--user-id", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    clock = commands.add_parser("clock", help="run only the scheduler (reminders, digests), without polling")
+    clock.add_argument("--lease-seconds", type=float, default=60.0,
+                       help="how long the scheduler lease lasts without renewal (default 60)")
+    clock.add_argument("--renew-seconds", type=float, default=20.0,
+                       help="how often the lease is renewed or tried (default 20)")
     return parser
 
 
@@ -69,6 +74,16 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli import migrate_only
 
             asyncio.run(migrate_only(settings))
+        elif command == "clock":
+            if settings.token_problem:
+                raise SystemExit(f"error: {settings.token_problem}")
+            from bot.runner import run_clock
+            from bot.scheduler import Timing
+
+            if not 0 < args.renew_seconds < args.lease_seconds:
+                raise SystemExit("error: --renew-seconds must be positive and shorter than --lease-seconds")
+            asyncio.run(run_clock(settings, Timing(lease_seconds=args.lease_seconds,
+                                                   renew_seconds=args.renew_seconds)))
     except KeyboardInterrupt:
         pass
 

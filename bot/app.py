@@ -54,6 +54,7 @@ def create_dispatcher(
     dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions))
     dp["settings"] = settings
     dp["clock"] = clock
+    dp["sessions"] = sessions  # for handlers that build a job context (/digest preview)
     # Order matters: a session first, then the resident (needs the session), then their language.
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))

@@ -1,16 +1,27 @@
-"""Long polling: the process behind `python -m bot` and the Procfile's worker."""
+"""Long polling: the process behind `python -m bot` and the Procfile's worker; and `python -m bot clock`, the
+scheduler alone (the Procfile's clock).
+
+The scheduler runs in a process only while it holds the database lease (bot/scheduler.py), so the worker
+(RUN_SCHEDULER=true, the default) and a clock process can both be started: one of them runs the jobs.
+Set RUN_SCHEDULER=false on the worker when a clock process runs them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.i18n import I18n
 
 from bot.app import create_bot, create_dispatcher, set_bot_commands
 from bot.config import Settings
 from bot.delivery import start_sender, stop_sender
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import create_i18n
+from bot.job_context import JobContext
+from bot.scheduler import SchedulerService, Timing
 from storage.db import SessionFactory, open_database
 
 log = logging.getLogger(__name__)
@@ -25,16 +36,45 @@ def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStor
     return RedisStorage.from_url(settings.redis_url)
 
 
+def start_jobs(sessions: SessionFactory, settings: Settings, i18n: I18n, bot_username: str,
+               timing: Timing | None = None) -> SchedulerService:
+    """Register the jobs' context and start the lease loop (inside the running loop); the scheduler itself
+    starts once this process holds the lease."""
+    from bot import jobs
+    from bot.app import utc_now
+
+    jobs.set_context(JobContext(sessions=sessions, settings=settings, i18n=i18n, clock=utc_now,
+                                bot_username=bot_username))
+    service = SchedulerService(sessions, settings, timing=timing or Timing())
+    service.start()
+    return service
+
+
+async def stop_jobs(service: SchedulerService | None) -> None:
+    if service is None:
+        return
+    from bot import jobs
+
+    try:
+        await service.stop()
+    finally:
+        jobs.set_context(None)
+
+
 async def run_polling(settings: Settings) -> None:
     engine, sessions = await open_database(settings.database_url)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings, sessions))
+    scheduler: SchedulerService | None = None
 
     async def on_startup() -> None:
+        nonlocal scheduler
         me = await bot.me()
         log.info("running as @%s against %s", me.username, settings.telegram_api_url)
         await set_bot_commands(bot, i18n)
+        if settings.run_scheduler and scheduler is None:
+            scheduler = start_jobs(sessions, settings, i18n, me.username or "")
 
     dp.startup.register(on_startup)
     sender_task, sender_stop = start_sender(bot, sessions, settings)
@@ -42,7 +82,42 @@ async def run_polling(settings: Settings) -> None:
         await bot.delete_webhook(drop_pending_updates=False)
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
     finally:
+        await stop_jobs(scheduler)
         await stop_sender(sender_task, sender_stop)
         await dp.storage.close()
         await bot.session.close()
+        await engine.dispose()
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The bot's username, for links in the jobs' messages; empty (messages without links) when Telegram
+    cannot be asked right now."""
+    bot = create_bot(settings)
+    try:
+        me = await asyncio.wait_for(bot.me(), timeout=30)
+        return me.username or ""
+    except Exception as error:  # the clock keeps time even when Telegram is unreachable
+        log.warning("could not ask Telegram for the bot's username (%s); links are left out", error)
+        return ""
+    finally:
+        await bot.session.close()
+
+
+async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
+    """Only the scheduler: no polling, no sender (the worker delivers what the jobs write). Runs until SIGTERM
+    or SIGINT; releases the lease on the way out so another process takes over at once."""
+    engine, sessions = await open_database(settings.database_url)
+    i18n = create_i18n(settings.default_language)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    service = None
+    try:
+        service = start_jobs(sessions, settings, i18n, await _bot_username(settings), timing)
+        log.info("clock: scheduler process %s started", service.holder)
+        await stop.wait()
+    finally:
+        await stop_jobs(service)
         await engine.dispose()

@@ -3,6 +3,7 @@
 from aiogram import Router
 
 from handlers import (
+    broadcast,
     browse,
     fallback,
     language,
@@ -12,11 +13,13 @@ from handlers import (
     reports,
     search,
     start,
+    subscriptions,
     voting,
 )
 
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, start, language, browse, voting, reports, proposals, search, fallback)
+    modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
+               search, fallback)
     return [module.create_router() for module in modules]

@@ -28,6 +28,8 @@ class IdeaAction(CallbackData, prefix="i"):
 
 
 ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED, ACT_REPORT = "o", "s", "w", "x", "r"
+# Open the card as a NEW message (from a digest, a news message or a new-idea card: those stay as they are).
+ACT_OPEN_NEW = "n"
 
 
 class Language(CallbackData, prefix="g"):

@@ -94,6 +94,9 @@ def _action_name(action: str) -> str:
         "unban": _("unbanned"),
         "moderator_add": _("made a moderator"),
         "moderator_remove": _("no longer a moderator"),
+        "broadcast": _("sent an announcement"),
+        "broadcast_pause": _("paused an announcement"),
+        "broadcast_resume": _("resumed an announcement"),
     }
     return names.get(action, action)
 

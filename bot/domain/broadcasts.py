@@ -1,0 +1,344 @@
+"""Broadcasts: a moderator's announcement to an audience of residents, delivered through the outbox. No Telegram here.
+
+A broadcast is prepared in the moderator's conversation (audience, text, preview with the number of recipients)
+and written on confirmation in one transaction: the Broadcast row, one outbox row per recipient (same batch,
+dedupe key "broadcast:{broadcast_id}:{user_id}") and an audit entry "broadcast". The draft carries a batch id
+chosen when the preview is shown, so pressing "Confirm" twice writes one broadcast.
+
+Rights are checked again in every action (the handlers' router filter is the first check), fresh from the
+database: a moderator who was removed or banned meanwhile can do nothing.
+
+The text is the moderator's, shown literally: residents receive it HTML-escaped (the bot sends HTML), so
+"<b>" arrives as the four characters "<b>". `message_html` is the only place that turns a text into what
+residents get; the preview uses it too."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.domain.moderation import MAX_DB_INT, is_moderator
+from storage import broadcasts as store
+from storage import moderation as moderation_store
+from storage import outbox
+from storage.models import LANGUAGES, Broadcast
+from storage.outbox import BatchProgress
+
+MAX_TEXT_LENGTH = 3500  # characters as Telegram counts them (UTF-16 units); Telegram allows 4096
+RECENT_LIMIT = 10
+# A row `sending` for longer than this was left by a crash (the sender's requests time out after 30 s): it counts
+# as sent and will never change, so it does not hold the summary back.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    NO_RIGHTS = "no_rights"
+    NOT_FOUND = "not_found"  # the broadcast, or the idea whose supporters were asked for
+    EMPTY = "empty"  # an audience of nobody (reachable and not banned)
+    BAD_TEXT = "bad_text"
+    ALREADY = "already"  # this draft was sent already (a second press of Confirm)
+    NOTHING = "nothing"  # pause / resume found nothing to pause or resume
+
+
+# ------------------------------------------------------------------ audiences (pure)
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # storage.broadcasts.AUDIENCE_KINDS
+    language: str | None = None
+    idea_id: int | None = None
+
+    @property
+    def code(self) -> str:
+        """As stored in Broadcast.audience (at most 32 characters)."""
+        if self.kind == "language":
+            return f"lang:{self.language}"
+        if self.kind == "supporters":
+            return f"idea:{self.idea_id}"
+        return self.kind
+
+    @property
+    def argument(self) -> str | int | None:
+        return self.language if self.kind == "language" else self.idea_id if self.kind == "supporters" else None
+
+
+ALL = Audience("all")
+SUBSCRIBERS = Audience("subscribers")
+
+
+def language_audience(language: str) -> Audience | None:
+    return Audience("language", language=language) if language in LANGUAGES else None
+
+
+def supporters_audience(idea_id: int) -> Audience | None:
+    return Audience("supporters", idea_id=idea_id) if 0 < idea_id <= MAX_DB_INT else None
+
+
+def parse_audience(code: str | None) -> Audience | None:
+    """The inverse of Audience.code; None for anything else (a forged or outdated value)."""
+    code = code or ""
+    if code in ("all", "subscribers"):
+        return Audience(code)
+    if code.startswith("lang:"):
+        return language_audience(code.removeprefix("lang:"))
+    if code.startswith("idea:") and code.removeprefix("idea:").isdigit():
+        return supporters_audience(int(code.removeprefix("idea:")))
+    return None
+
+
+_IDEA_NUMBER = re.compile(r"^\s*#?(\d{1,12})\s*$")
+
+
+def parse_idea_number(text: str | None) -> int | None:
+    """"12" or "#12"."""
+    match = _IDEA_NUMBER.match(text or "")
+    return int(match.group(1)) if match else None
+
+
+# ------------------------------------------------------------------ the text (pure)
+
+@dataclass(frozen=True)
+class CheckedText:
+    text: str
+    problem: str | None  # "empty" or "too_long"
+    length: int
+    maximum: int = MAX_TEXT_LENGTH
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_text(raw: str | None) -> CheckedText:
+    """The announcement as typed (surrounding blank lines dropped, as Telegram drops them), at most 3,500."""
+    text = (raw or "").strip()
+    length = utf16_length(text)
+    if not text:
+        return CheckedText(text, "empty", 0)
+    if length > MAX_TEXT_LENGTH:
+        return CheckedText(text, "too_long", length)
+    return CheckedText(text, None, length)
+
+
+def message_html(text: str) -> str:
+    """What residents receive (the bot sends HTML): the text escaped, so it shows literally."""
+    return html.escape(text, quote=False)
+
+
+
+
+# ------------------------------------------------------------------ results
+
+@dataclass(frozen=True)
+class AudienceCheck:
+    outcome: Outcome
+    audience: Audience | None = None
+    recipients: int = 0
+
+
+@dataclass(frozen=True)
+class Draft:
+    audience: Audience
+    text: str
+    batch_id: str
+
+
+@dataclass(frozen=True)
+class BroadcastView:
+    broadcast: Broadcast
+    progress: BatchProgress
+
+    @property
+    def audience(self) -> Audience | None:
+        return parse_audience(self.broadcast.audience)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing waits or is paused (rows in flight count as sent, as in BatchProgress)."""
+        return self.progress.done
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    view: BroadcastView | None = None
+    recipients: int = 0
+    changed: int = 0  # pause / resume: how many messages
+    checked: CheckedText | None = None
+
+
+async def _has_rights(session: AsyncSession, actor_id: int, settings: Settings) -> bool:
+    user = await moderation_store.get_user(session, actor_id)
+    if user is None:
+        return actor_id in settings.admin_ids
+    return is_moderator(user, settings.admin_ids)
+
+
+async def has_rights(session: AsyncSession, settings: Settings, actor_id: int) -> bool:
+    """May this resident broadcast (and preview the digest)? Fresh from the database."""
+    return await _has_rights(session, actor_id, settings)
+
+
+async def _view(session: AsyncSession, broadcast: Broadcast) -> BroadcastView:
+    return BroadcastView(broadcast, await outbox.batch_progress(session, broadcast.batch_id))
+
+
+# ------------------------------------------------------------------ preparing
+
+async def check_audience(session: AsyncSession, settings: Settings, actor_id: int,
+                         audience: Audience | None) -> AudienceCheck:
+    """How many residents the audience reaches now; NOT_FOUND for an unknown idea, EMPTY for nobody."""
+    if not await _has_rights(session, actor_id, settings):
+        return AudienceCheck(Outcome.NO_RIGHTS)
+    if audience is None:
+        return AudienceCheck(Outcome.NOT_FOUND)
+    if audience.kind == "supporters" and not await store.idea_exists(session, audience.idea_id):
+        return AudienceCheck(Outcome.NOT_FOUND, audience)
+    count = await store.count_recipients(session, audience.kind, audience.argument)
+    return AudienceCheck(Outcome.DONE if count else Outcome.EMPTY, audience, count)
+
+
+# ------------------------------------------------------------------ sending
+
+async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: Draft, now: datetime) -> Result:
+    """Write the broadcast: its row, one outbox row per recipient and the audit entry, in one transaction.
+
+    The audience is counted again inside the transaction (residents may have blocked the bot since the
+    preview); nobody left is refused and nothing is written."""
+    if not await _has_rights(session, actor_id, settings):
+        return Result(Outcome.NO_RIGHTS)
+    checked = check_text(draft.text)
+    if checked.problem is not None:
+        return Result(Outcome.BAD_TEXT, checked=checked)
+    existing = await store.broadcast_by_batch(session, draft.batch_id)
+    if existing is not None:
+        return Result(Outcome.ALREADY, await _view(session, existing), recipients=existing.total)
+    check = await check_audience(session, settings, actor_id, draft.audience)
+    if check.outcome is not Outcome.DONE:
+        return Result(check.outcome)
+    audience = draft.audience
+    broadcast = await store.add_broadcast(session, batch_id=draft.batch_id, moderator_id=actor_id,
+                                          audience=audience.code, text=checked.text, now=now)
+    if broadcast is None:  # another press of the same Confirm got there first
+        await session.rollback()
+        existing = await store.broadcast_by_batch(session, draft.batch_id)
+        return Result(Outcome.ALREADY, await _view(session, existing) if existing else None)
+    total = await store.enqueue_recipients(session, broadcast, audience.kind, audience.argument,
+                                           message_html(checked.text), now)
+    if total == 0:  # everyone left between the count and the insert
+        await session.rollback()
+        return Result(Outcome.EMPTY)
+    await store.set_total(session, broadcast.id, total)
+    await moderation_store.add_audit(
+        session, moderator_id=actor_id, action="broadcast", now=now, idea_id=audience.idea_id,
+        after={"broadcast_id": broadcast.id, "audience": audience.code, "recipients": total,
+               "batch_id": broadcast.batch_id, "text": checked.text})
+    await session.commit()
+    broadcast = await store.get_broadcast(session, broadcast.id)
+    return Result(Outcome.DONE, await _view(session, broadcast), recipients=total)
+
+
+# ------------------------------------------------------------------ progress, pause, resume
+
+async def progress(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int) -> Result:
+    if not await _has_rights(session, actor_id, settings):
+        return Result(Outcome.NO_RIGHTS)
+    broadcast = await store.get_broadcast(session, broadcast_id) if 0 < broadcast_id <= MAX_DB_INT else None
+    if broadcast is None:
+        return Result(Outcome.NOT_FOUND)
+    return Result(Outcome.DONE, await _view(session, broadcast))
+
+
+async def pause(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int,
+                now: datetime) -> Result:
+    """Stop the messages still waiting (those in flight finish); audited as "broadcast_pause"."""
+    return await _move(session, settings, actor_id, broadcast_id, now, outbox.pause_batch, "broadcast_pause")
+
+
+async def resume(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int,
+                 now: datetime) -> Result:
+    return await _move(session, settings, actor_id, broadcast_id, now, outbox.resume_batch, "broadcast_resume")
+
+
+async def _move(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int, now: datetime,
+                change: Callable[[AsyncSession, str], Any], action: str) -> Result:
+    found = await progress(session, settings, actor_id, broadcast_id)
+    if found.outcome is not Outcome.DONE:
+        return found
+    broadcast = found.view.broadcast
+    moved = await change(session, broadcast.batch_id)
+    if moved:
+        await moderation_store.add_audit(session, moderator_id=actor_id, action=action, now=now,
+                                         after={"broadcast_id": broadcast.id, "messages": moved})
+    await session.commit()
+    return Result(Outcome.DONE if moved else Outcome.NOTHING, await _view(session, broadcast), changed=moved)
+
+
+async def recent(session: AsyncSession, settings: Settings, actor_id: int,
+                 limit: int = RECENT_LIMIT) -> list[BroadcastView] | None:
+    """/broadcasts: the latest broadcasts, newest first, with their progress. None without rights."""
+    if not await _has_rights(session, actor_id, settings):
+        return None
+    broadcasts = await store.recent_broadcasts(session, limit)
+    progress_by_batch = await store.progress_of(session, [broadcast.batch_id for broadcast in broadcasts])
+    return [BroadcastView(broadcast, progress_by_batch[broadcast.batch_id]) for broadcast in broadcasts]
+
+
+# ------------------------------------------------------------------ the summary afterwards
+
+@dataclass(frozen=True)
+class Summary:
+    view: BroadcastView
+    moderator_language: str | None  # as stored for the moderator, None when they have no resident row
+
+
+async def _over(session: AsyncSession, view: BroadcastView, now: datetime) -> bool:
+    """Delivery is over: nothing pending or paused, and no request in flight that could still end in a retry."""
+    if not view.progress.done:
+        return False
+    if not view.progress.counts.get(outbox.SENDING):
+        return True
+    return await store.in_flight_since(session, view.broadcast.batch_id, now - STUCK_AFTER) == 0
+
+
+async def finished_without_summary(session: AsyncSession, now: datetime, limit: int = 1000) -> list[BroadcastView]:
+    """Broadcasts whose delivery is over and whose moderator has not been told yet. `now`: the outbox's time
+    (real time, as the sender's claims are stamped)."""
+    waiting = await store.awaiting_summary(session, limit)
+    progress_by_batch = await store.progress_of(session, [broadcast.batch_id for broadcast in waiting])
+    views = [BroadcastView(broadcast, progress_by_batch[broadcast.batch_id]) for broadcast in waiting]
+    return [view for view in views if await _over(session, view, now)]
+
+
+async def moderator_language(session: AsyncSession, moderator_id: int, default: str) -> str:
+    user = await moderation_store.get_user(session, moderator_id)
+    return user.language if user is not None and user.language in LANGUAGES else default
+
+
+async def write_summary(session: AsyncSession, broadcast_id: int,
+                        render: Callable[[BroadcastView], tuple[str, dict[str, Any] | None]], now: datetime) -> bool:
+    """In one transaction: mark the summary sent and write it to the moderator's outbox. True for exactly one
+    caller, however often and however concurrently the job runs; False when it was done already or the
+    broadcast is not finished (then nothing is written)."""
+    if not await store.claim_summary(session, broadcast_id):  # the first statement: takes the write lock
+        await session.rollback()
+        return False
+    broadcast = await store.get_broadcast(session, broadcast_id)
+    view = await _view(session, broadcast)
+    if not await _over(session, view, now):  # a moderator resumed it meanwhile: next time
+        await session.rollback()
+        return False
+    text, markup = render(view)
+    await outbox.enqueue(session, broadcast.moderator_id, text, kind="broadcast_summary", reply_markup=markup,
+                         dedupe_key=f"broadcast-summary:{broadcast.id}")
+    await session.commit()
+    return True

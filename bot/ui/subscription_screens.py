@@ -1,0 +1,133 @@
+"""The subscription settings a resident sees (/subscribe, "🔔 Subscriptions" in the menu), the category
+sub-screen, and the answers of /unsubscribe and the digest's "Unsubscribe" button."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain import subscriptions as subs
+from bot.domain.localized import localized
+from bot.i18n import fmt_number
+from bot.ui import callbacks as cb
+from bot.ui.screens import Screen
+from bot.ui.text import escape, shorten
+
+
+class Subs(CallbackData, prefix="sb"):
+    """A subscription button: codes and ids only. `on` is the state asked for (an old button cannot flip it back)."""
+
+    act: str  # one of the SUB_* codes
+    opt: str = ""  # bot.domain.subscriptions option code, for SUB_OPTION
+    on: int = 0
+    cat: int = 0  # a category id, for SUB_CATEGORY
+
+
+SUB_HOME, SUB_OPTION, SUB_CATEGORIES, SUB_CATEGORY, SUB_STOP_DIGEST = "h", "o", "cs", "c", "ud"
+
+ON, OFF = "✅", "▫️"
+
+
+def _mark(on: bool) -> str:
+    return ON if on else OFF
+
+
+def _menu_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack())
+
+
+def _option_labels() -> dict[str, str]:
+    return {subs.DIGEST: _("Weekly digest"), subs.REMINDERS: _("Reminders"),
+            subs.NEWS: _("News about my ideas")}
+
+
+def settings_screen(state: subs.Subscriptions, max_cards_per_day: int, quiet_hours: tuple[int, int]) -> Screen:
+    lines = [
+        _("🔔 <b>Subscriptions</b>"),
+        _("Choose what the bot may send you. Press a button to turn it on (✅) or off (▫️)."),
+        "",
+        _("📰 <b>Weekly digest</b>: the week's new ideas, the most supported ones and what became of ideas."),
+        _("⏰ <b>Reminders</b>: when voting opens, a few days and one day before it closes."),
+        _("💬 <b>News about my ideas</b>: what became of the ideas you proposed or support."),
+    ]
+    cards = max_cards_per_day > 0 and state.campaign is not None and state.categories_total > 0
+    if cards:
+        lines.append(_("🏷 <b>New ideas in my categories</b>: each new idea of the categories you choose, with a "
+                       "Support button; at most {count} a day, never between {start}:00 and {end}:00.").format(
+            count=fmt_number(max_cards_per_day), start=f"{quiet_hours[0]:02d}", end=f"{quiet_hours[1]:02d}"))
+    if state.banned:
+        lines += ["", _("Your account cannot take part in voting, so only turning things off is possible.")]
+    builder = InlineKeyboardBuilder()
+    labels = _option_labels()
+    for option in (subs.DIGEST, subs.REMINDERS, subs.NEWS):
+        on = state.is_on(option)
+        builder.row(InlineKeyboardButton(
+            text=f"{_mark(on)} {labels[option]}",
+            callback_data=Subs(act=SUB_OPTION, opt=option, on=0 if on else 1).pack()))
+    if cards:
+        label = _("🏷 New ideas in my categories ({chosen} of {total})").format(
+            chosen=fmt_number(state.categories_chosen), total=fmt_number(state.categories_total))
+        builder.row(InlineKeyboardButton(text=label, callback_data=Subs(act=SUB_CATEGORIES).pack()))
+    builder.row(_menu_button())
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def categories_screen(choices: subs.CategoryChoices, language: str) -> Screen:
+    chosen = sum(1 for _category, on in choices.categories if on)
+    lines = [
+        _("🏷 <b>New ideas in my categories</b>"),
+        escape(localized(choices.campaign, "title", language).text),
+        "",
+        _("Choose the categories whose new ideas you want to get as a card with a Support button."),
+        ngettext("{count} category chosen.", "{count} categories chosen.", chosen).format(count=fmt_number(chosen)),
+    ]
+    builder = InlineKeyboardBuilder()
+    for category, on in choices.categories:
+        title = shorten(localized(category, "title", language).text, 48)
+        builder.row(InlineKeyboardButton(
+            text=f"{_mark(on)} {title}",
+            callback_data=Subs(act=SUB_CATEGORY, cat=category.id, on=0 if on else 1).pack()))
+    builder.row(InlineKeyboardButton(text=_("⬅️ Back"), callback_data=Subs(act=SUB_HOME).pack()), _menu_button())
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def no_campaign_categories() -> str:
+    return _("There is no campaign with categories right now.")
+
+
+def refusal_alert(outcome: subs.Outcome) -> str | None:
+    if outcome is subs.Outcome.BANNED:
+        return _("Sorry, your account cannot subscribe to this. You can still turn everything off.")
+    if outcome is subs.Outcome.NOT_FOUND:
+        return _("This button is out of date. Here is a fresh menu.")
+    return None
+
+
+def option_alert(option: str, on: bool) -> str:
+    label = _option_labels()[option]
+    return (_("✅ On: {option}.") if on else _("▫️ Off: {option}.")).format(option=label)
+
+
+def _come_back() -> str:
+    return _("To come back at any time: /subscribe, or “🔔 Subscriptions” in the menu.")
+
+
+def unsubscribed(result: subs.Unsubscribed) -> Screen:
+    if result.changed:
+        lines = [_("🔕 Done: no more weekly digest, reminders or new idea cards.")]
+    else:
+        lines = [_("🔕 You were not subscribed to the weekly digest, reminders or new idea cards.")]
+    lines.append(_come_back())
+    if result.news_on:
+        lines += ["", _("💬 News about the ideas you proposed or support still comes; /subscribe turns it off too.")]
+    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+        text=_("🔔 Subscriptions"), callback_data=cb.Menu(to=cb.MENU_SUBSCRIPTIONS).pack())]])
+    return Screen("\n".join(lines), markup)
+
+
+def digest_stopped_alert() -> str:
+    """The answer to the digest's "Unsubscribe" button (an alert: at most 200 characters)."""
+    return _("🔕 Done: no more weekly digest. To get it again: /subscribe.")
