@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import platform
 import sqlite3
 import sys
@@ -123,3 +124,10 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 def machine_line() -> str:
     return (f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
             f"{platform.system()} {platform.machine()}")
+
+
+def load_note() -> str:
+    """The machine's load before a run: other processes on these 2 cores move the numbers a lot."""
+    one_minute = os.getloadavg()[0]
+    note = f"load average {one_minute:.2f} on {os.cpu_count()} cores"
+    return note + (" — BUSY MACHINE, numbers will be noisy" if one_minute > 0.5 else "")

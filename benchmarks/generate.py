@@ -25,9 +25,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import asyncpg
-from sqlalchemy.dialects.sqlite import pysqlite
-from sqlmodel import select
-
 from benchlib import (
     CAMPAIGN_SLUG,
     DEFAULT_DB,
@@ -37,6 +34,8 @@ from benchlib import (
     is_sqlite,
     sqlite_path,
 )
+from sqlalchemy.dialects.sqlite import pysqlite
+from sqlmodel import select
 from textgen import idea_texts
 
 from bot.domain.campaign_file import parse_campaign
@@ -169,8 +168,8 @@ def vote_rows(ideas: list[IdeaRow], sizes: Sizes, rng: random.Random, times: lis
     for idea in ideas:
         if not idea.supporters:
             continue
-        first = bisect.bisect_left(moments, idea.created_at)
         last = len(times) - 1
+        first = min(bisect.bisect_left(moments, idea.created_at), last)
         for offset in sorted(rng.sample(range(sizes.residents), idea.supporters)):
             yield idea.id, RESIDENT_ID_BASE + offset, times[rng.randint(first, last)][1]
 
@@ -295,6 +294,7 @@ async def load_postgres(url: str, sizes: Sizes, campaign_id: int, categories: di
             await connection.execute(f'ALTER TABLE vote ADD CONSTRAINT "{row["name"]}" {row["definition"]}')
         await connection.execute("SELECT setval(pg_get_serial_sequence('idea', 'id'), (SELECT max(id) FROM idea))")
         await connection.execute("VACUUM ANALYZE")  # what autovacuum would have done on a live database
+        await connection.execute("CHECKPOINT")  # else writing the load out slows the benchmarks that follow
     finally:
         await connection.close()
 
@@ -302,14 +302,16 @@ async def load_postgres(url: str, sizes: Sizes, campaign_id: int, categories: di
 # --- preparing the target and checking the result ----------------------------------------------------
 
 
-async def reset_database(url: str) -> None:
-    """Start from nothing: delete the SQLite file, or drop and create the PostgreSQL database."""
-    if is_sqlite(url):
-        path = sqlite_path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
+def reset_sqlite(url: str) -> None:
+    """Start from nothing: delete the SQLite file and its WAL."""
+    path = sqlite_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+async def reset_postgres(url: str) -> None:
+    """Start from nothing: drop and create the PostgreSQL database."""
     name = asyncpg_params(url)["database"]
     admin = await asyncpg.connect(**asyncpg_params(url, database="postgres"))
     try:
@@ -357,12 +359,14 @@ async def check(url: str) -> dict[str, int]:
 
 
 async def generate(url: str, sizes: Sizes, replace: bool) -> None:
-    if replace:
-        await reset_database(url)
-    elif not is_sqlite(url):
-        await ensure_postgres_database(url)
-    else:
+    if is_sqlite(url) and replace:
+        reset_sqlite(url)
+    elif is_sqlite(url):
         sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+    elif replace:
+        await reset_postgres(url)
+    else:
+        await ensure_postgres_database(url)
     campaign_id, categories, starts_at, ends_at = await migrate_and_import(url)
     now = starts_at + (ends_at - starts_at) / 2  # the moment the benchmarks use
     if is_sqlite(url):
