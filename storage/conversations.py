@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationState, utcnow
@@ -28,3 +30,17 @@ async def save(session: AsyncSession, key: str, **values: Any) -> None:
 
 def decode_data(row: ConversationState | None) -> dict[str, Any]:
     return json.loads(row.data) if row and row.data else {}
+
+
+async def load_all(session: AsyncSession) -> list[ConversationState]:
+    """Every stored conversation: only residents in the middle of one (or with a kept draft) have a row."""
+    return list((await session.exec(select(ConversationState))).all())
+
+
+async def forget_if_empty(session: AsyncSession, key: str) -> None:
+    """Remove the row of a finished conversation (no state, no data), so the table holds only live ones."""
+    await session.exec(
+        delete(ConversationState).where(ConversationState.key == key, ConversationState.state.is_(None),
+                                        ConversationState.data == "{}")
+    )
+    await session.commit()

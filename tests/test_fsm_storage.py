@@ -46,7 +46,23 @@ async def test_without_the_cache_two_live_processes_see_each_others_writes(sessi
 
 
 def test_the_cache_is_on_for_sqlite_only(sqlite_sessions):
-    assert DatabaseStorage(sqlite_sessions).cache is not None
+    assert DatabaseStorage(sqlite_sessions).use_cache
+
+
+async def test_a_finished_conversation_leaves_no_row(sessions):
+    from sqlmodel import func, select
+
+    from storage.models import ConversationState
+
+    key = StorageKey(bot_id=42, chat_id=7004, user_id=7004)
+    storage = DatabaseStorage(sessions)
+    await storage.set_state(key, "Proposal:title")
+    await storage.set_data(key, {"title": "x"})
+    await storage.set_state(key, None)
+    await storage.set_data(key, {})
+    async with sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(ConversationState))).one() == 0
+    assert await DatabaseStorage(sessions).get_state(key) is None
 
 
 async def test_redis_storage_keeps_state_between_instances():
