@@ -46,6 +46,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 64 MiB of page cache per connection (the default is 2 MiB): the vote and idea indexes of a campaign with
+    # two million votes stay in memory.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
