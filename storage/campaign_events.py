@@ -6,25 +6,15 @@ transaction."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.campaigns import categories_with_counts
 from storage.ideas import public_condition
-from storage.models import Campaign, Category, Idea, OutboxMessage, User, Vote, utcnow
-
-# Rows per INSERT: 10 columns each stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-INSERT_CHUNK = 500
-
-_outbox = OutboxMessage.__table__
+from storage.models import Campaign, Category, Idea, User, Vote
 
 
 async def all_campaigns(session: AsyncSession) -> list[Campaign]:
@@ -106,17 +96,6 @@ async def campaign_totals(session: AsyncSession, campaign_id: int) -> Totals:
     )
 
 
-async def top_ideas(session: AsyncSession, campaign_id: int, limit: int) -> list[Idea]:
-    """The most supported public ideas (at least one supporter), most supported first, older first on a tie."""
-    query = (
-        select(Idea)
-        .where(Idea.campaign_id == campaign_id, public_condition(), Idea.supporters_count > 0)
-        .order_by(Idea.supporters_count.desc(), Idea.id)
-        .limit(limit)
-    )
-    return list((await session.exec(query)).scalars())
-
-
 async def top_ideas_by_category(session: AsyncSession, campaign_id: int, per_category: int) -> dict[int, list[Idea]]:
     """Up to `per_category` most supported public ideas (at least one supporter) of each category."""
     rank = func.row_number().over(
@@ -136,36 +115,3 @@ async def top_ideas_by_category(session: AsyncSession, campaign_id: int, per_cat
     for idea in (await session.exec(query)).scalars():
         found[idea.category_id].append(idea)
     return dict(found)
-
-
-async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]], *,
-                       not_before: datetime | None = None) -> int:
-    """Write many outbox rows (the keys of storage.outbox.enqueue: chat_id, text, kind, and optionally
-    reply_markup, dedupe_key, batch_id, photo_path) in a few statements, in the given order (so a chat's
-    photo goes before its text); rows whose dedupe_key exists already are skipped. `not_before`: not sent
-    before then (quiet hours). Returns how many were written. Not committed."""
-    if not messages:
-        return 0
-    now = utcnow()
-    rows = [
-        {
-            "chat_id": message["chat_id"],
-            "kind": message["kind"],
-            "text": message["text"],
-            "reply_markup": json.dumps(message["reply_markup"], ensure_ascii=False)
-            if message.get("reply_markup") else None,
-            "dedupe_key": message.get("dedupe_key"),
-            "batch_id": message.get("batch_id"),
-            "photo_path": message.get("photo_path"),
-            "not_before": not_before or now,
-            "created_at": now,
-        }
-        for message in messages
-    ]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    written = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = dialect.insert(_outbox).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing()
-        result = await session.exec(statement)
-        written += result.rowcount
-    return written

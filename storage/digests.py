@@ -79,17 +79,6 @@ async def new_ideas(session: AsyncSession, campaign_id: int, since: datetime, un
     return list((await session.exec(query)).scalars())
 
 
-async def most_supported(session: AsyncSession, campaign_id: int, limit: int) -> list[Idea]:
-    """The campaign's public ideas with at least one supporter, most supported first."""
-    query = (
-        select(Idea)
-        .where(Idea.campaign_id == campaign_id, public_condition(), Idea.supporters_count > 0)
-        .order_by(Idea.supporters_count.desc(), Idea.id)
-        .limit(limit)
-    )
-    return list((await session.exec(query)).scalars())
-
-
 async def latest_changes(
     session: AsyncSession, since: datetime, until: datetime, *, campaign_id: int | None = None
 ) -> list[tuple[StatusChange, Idea]]:

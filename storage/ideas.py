@@ -107,3 +107,14 @@ def refresh_search_text(idea: Idea) -> None:
 async def ideas_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.exec(select(Idea.status, func.count()).group_by(Idea.status))
     return {status: count for status, count in rows.all()}
+
+
+async def most_supported(session: AsyncSession, campaign_id: int, limit: int) -> list[Idea]:
+    """The campaign's public ideas with at least one supporter, most supported first."""
+    query = (
+        select(Idea)
+        .where(Idea.campaign_id == campaign_id, public_condition(), Idea.supporters_count > 0)
+        .order_by(Idea.supporters_count.desc(), Idea.id)
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())

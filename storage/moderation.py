@@ -23,7 +23,6 @@ from storage.models import (
     Category,
     Idea,
     IdeaStatus,
-    OutboxMessage,
     Report,
     StatusChange,
     User,
@@ -269,31 +268,3 @@ async def add_audit(
 
     session.add(AuditEntry(moderator_id=moderator_id, action=action, idea_id=idea_id, target_user_id=target_user_id,
                            before=dump(before), after=dump(after), created_at=now))
-
-
-async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]], now: datetime) -> int:
-    """Add many outbox messages in one statement (an idea with thousands of supporters); a message whose
-    dedupe_key exists already is skipped. Each dict: chat_id, kind, text, reply_markup (dict or None),
-    dedupe_key. Returns how many were added. Not committed."""
-    if not messages:
-        return 0
-    rows = [
-        {
-            "chat_id": message["chat_id"],
-            "kind": message["kind"],
-            "text": message["text"],
-            "reply_markup": json.dumps(message["reply_markup"], ensure_ascii=False)
-            if message.get("reply_markup") else None,
-            "dedupe_key": message.get("dedupe_key"),
-            "batch_id": None,
-            "photo_path": None,
-            "not_before": now,
-            "created_at": now,
-        }
-        for message in messages
-    ]
-    added = 0
-    for start in range(0, len(rows), 500):  # SQLite allows 32,766 bound values in one statement
-        statement = _dialect(session).insert(OutboxMessage).values(rows[start:start + 500]).on_conflict_do_nothing()
-        added += max((await session.exec(statement)).rowcount, 0)
-    return added

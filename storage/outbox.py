@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +46,8 @@ PENDING, SENDING, SENT = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value,
 BLOCKED, FAILED, PAUSED = OutboxStatus.BLOCKED.value, OutboxStatus.FAILED.value, OutboxStatus.PAUSED.value
 
 MAX_ERROR_LENGTH = 500
+# Rows a multi-row INSERT writes at once: SQLite allows 32,766 bound values in one statement.
+INSERT_CHUNK = 500
 # A bot token ("123456:AA...") anywhere in a text, also inside a URL path ("/bot123456:AA.../sendMessage").
 _TOKEN_PATTERN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
 
@@ -115,6 +117,39 @@ def _claimable(now: datetime, chat_interval: float, exclude_chats: Iterable[int]
     if excluded:
         conditions.append(_outbox.c.chat_id.not_in(excluded))
     return conditions
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]], *,
+                       not_before: datetime | None = None) -> int:
+    """Write many outbox rows (the keys of storage.outbox.enqueue: chat_id, text, kind, and optionally
+    reply_markup, dedupe_key, batch_id, photo_path) in a few statements, in the given order (so a chat's
+    photo goes before its text); rows whose dedupe_key exists already are skipped. `not_before`: not sent
+    before then (quiet hours). Returns how many were written. Not committed."""
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "chat_id": message["chat_id"],
+            "kind": message["kind"],
+            "text": message["text"],
+            "reply_markup": json.dumps(message["reply_markup"], ensure_ascii=False)
+            if message.get("reply_markup") else None,
+            "dedupe_key": message.get("dedupe_key"),
+            "batch_id": message.get("batch_id"),
+            "photo_path": message.get("photo_path"),
+            "not_before": not_before or now,
+            "created_at": now,
+        }
+        for message in messages
+    ]
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    written = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = dialect.insert(_outbox).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing()
+        result = await session.exec(statement)
+        written += result.rowcount
+    return written
 
 
 async def claim_due(

@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.domain.rules import Phase, campaign_phase
 from storage import campaign_events as store
+from storage import ideas as idea_store
+from storage import outbox
 from storage.campaign_events import Totals
 from storage.db import SessionFactory
 from storage.models import Campaign, Category, Idea
@@ -239,7 +241,7 @@ async def run_event(sessions: SessionFactory, settings: Settings, renderer: Rend
                 messages = await _closing_messages(session, renderer, campaign, event.days or 0)
             else:
                 messages = await _results_messages(session, renderer, settings, results, charts)
-        written = await store.enqueue_many(
+        written = await outbox.enqueue_many(
             session, messages, not_before=quiet_until(now, settings.quiet_hours, settings.tz))
         await session.commit()
     log.info("campaign %s: %s %s, %d messages", campaign.slug, event.job_kind,
@@ -282,7 +284,7 @@ async def _closing_messages(session, renderer: Renderer, campaign: Campaign, day
 
 
 async def load_results(session, campaign: Campaign) -> Results:
-    chart_and_top = await store.top_ideas(session, campaign.id, max(TOP_IDEAS, CHART_IDEAS))
+    chart_and_top = await idea_store.most_supported(session, campaign.id, max(TOP_IDEAS, CHART_IDEAS))
     return Results(
         campaign=campaign,
         totals=await store.campaign_totals(session, campaign.id),

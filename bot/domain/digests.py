@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.moderation import Outgoing
 from storage import digests as store
+from storage import ideas as idea_store
 from storage.models import LANGUAGES, VISIBLE_STATUSES, Campaign, Category, Idea, IdeaStatus, StatusChange
 from storage.schedule import claim_run
 
@@ -196,7 +197,7 @@ async def collect_digest(session: AsyncSession, now: datetime, tz: ZoneInfo) -> 
     if campaign is None:
         return None
     new = await store.new_ideas(session, campaign.id, start, end)
-    top = await store.most_supported(session, campaign.id, TOP_LIMIT + NEW_LIMIT)
+    top = await idea_store.most_supported(session, campaign.id, TOP_LIMIT + NEW_LIMIT)
     changes = [(change, idea) for change, idea in await store.latest_changes(session, start, end,
                                                                              campaign_id=campaign.id)
                if change.status in DIGEST_STATUSES and idea.status in VISIBLE_STATUSES and not idea.hidden]

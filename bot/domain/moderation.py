@@ -409,7 +409,7 @@ async def _notify(session: AsyncSession, idea: Idea, recipients: list[User], now
         out = rendered[key]
         messages.append({"chat_id": user.id, "kind": "notification", "text": out.text, "reply_markup": out.markup,
                          "dedupe_key": f"status:{idea.id}:{idea.version}:{user.id}"})
-    return await store.enqueue_many(session, messages, now)
+    return await outbox.enqueue_many(session, messages, not_before=now)
 
 
 def _snapshot(idea: Idea) -> dict[str, Any]:
