@@ -21,6 +21,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.config import Settings
@@ -219,15 +220,19 @@ async def test_network_errors_back_off_then_give_up(sqlite_sessions, caplog):
     sessions = sqlite_sessions
     await enqueue_all(sessions, [(1001, "hello")])
     unreachable_bot = make_bot(closed_port_url())
-    sender = quick_sender(unreachable_bot, sessions, retry=outbox.RetryPolicy(max_attempts=2, base_delay=0.3))
+    sender = quick_sender(unreachable_bot, sessions, retry=outbox.RetryPolicy(max_attempts=2, base_delay=60))
     try:
         with caplog.at_level(logging.INFO):
+            before = utcnow()
             assert await sender.run_once() == {Outcome.RETRY: 1}
             (row,) = await rows(sessions)
             assert (row.status, row.attempts) == ("pending", 1)
             assert row.last_error.startswith("TelegramNetworkError")
-            assert await sender.run_once() == {}  # not due before its backoff (0.15..0.3 s)
-            await asyncio.sleep(0.35)
+            assert row.not_before - before >= timedelta(seconds=30)  # backed off (30..60 s with jitter)
+            assert await sender.run_once() == {}  # not due yet
+            async with sessions() as session:  # the backoff has passed
+                await session.exec(update(OutboxMessage).values(not_before=utcnow()))
+                await session.commit()
             assert await sender.run_once() == {Outcome.FAILED: 1}
     finally:
         await unreachable_bot.session.close()
