@@ -9,13 +9,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas
-from bot.i18n import LANGUAGES
+from bot.domain import ideas, residents
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
 from storage.models import User
-from storage.users import set_language
 
 
 async def language_command(message: Message) -> None:
@@ -28,10 +26,9 @@ async def language_button(query: CallbackQuery) -> None:
 
 async def choose_language(query: CallbackQuery, callback_data: cb.Language, session: AsyncSession,
                           user: User, i18n: I18n, clock: Callable[[], datetime]) -> None:
-    if callback_data.code not in LANGUAGES:
+    if not await residents.choose_language(session, user, callback_data.code):
         await query.answer(screens.stale_button_text())
         return
-    await set_language(session, user, callback_data.code)
     # The rest of this update speaks the new language.
     now = clock()
     campaign = await ideas.current_campaign(session, now)

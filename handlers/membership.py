@@ -6,17 +6,15 @@ from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.users import set_reachable
+from bot.domain import residents
 
 
 async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    await set_reachable(session, event.from_user.id, False)
-    await session.commit()
+    await residents.set_reachable(session, event.from_user.id, False)
 
 
 async def unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    await set_reachable(session, event.from_user.id, True)
-    await session.commit()
+    await residents.set_reachable(session, event.from_user.id, True)
 
 
 def create_router() -> Router:

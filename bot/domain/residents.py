@@ -1,0 +1,22 @@
+"""A resident's own settings: the language they read in, and whether messages reach them."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import users as user_store
+from storage.models import LANGUAGES, User
+
+
+async def choose_language(session: AsyncSession, user: User, language: str) -> bool:
+    """Remember the resident's language; False for a language the bot does not speak (a forged button)."""
+    if language not in LANGUAGES:
+        return False
+    await user_store.set_language(session, user, language)
+    return True
+
+
+async def set_reachable(session: AsyncSession, user_id: int, reachable: bool) -> None:
+    """Telegram told us the resident blocked (or unblocked) the bot: pause (or resume) messages to them."""
+    await user_store.set_reachable(session, user_id, reachable)
+    await session.commit()
