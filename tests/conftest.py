@@ -122,13 +122,14 @@ BOT_USERNAME = "manabalss_test_bot"
 class App:
     """The real bot (aiogram's HTTP session) talking to the fake Bot API server, on a migrated database."""
 
-    def __init__(self, fake: FakeTelegram, sessions: SessionFactory, clock: Clock, **settings) -> None:
+    def __init__(self, fake: FakeTelegram, sessions: SessionFactory, clock: Clock, *, fsm_storage=None,
+                 **settings) -> None:
         self.fake = fake
         self.sessions = sessions
         self.clock = clock
         self.settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake.base_url, **settings)
         self.bot = create_bot(self.settings)
-        self.dp = create_dispatcher(self.settings, sessions, create_i18n(), clock=clock)
+        self.dp = create_dispatcher(self.settings, sessions, create_i18n(), clock=clock, fsm_storage=fsm_storage)
         self.feed = feed_via_dispatcher(self.dp, self.bot)
         self._next_user_id = 1000
 

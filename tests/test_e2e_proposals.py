@@ -109,6 +109,38 @@ async def test_a_restart_in_the_middle_resumes_at_the_same_step(proposal_app, fa
     assert len(await pending_ideas(proposal_app)) == 1
 
 
+async def test_a_restart_resumes_with_conversations_in_redis(fake_telegram, sqlite_sessions, clock):
+    """With REDIS_URL the conversation lives in Redis (several bot processes); a restart resumes it the same way."""
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from tests.conftest import REDIS_URL, service_unavailable
+
+    await load_example(sqlite_sessions)
+    storage = RedisStorage.from_url(REDIS_URL)
+    try:
+        await storage.redis.ping()
+    except Exception as error:  # connection refused, timeout
+        await storage.close()
+        service_unavailable("Redis", error)
+    await storage.redis.flushdb()
+    first = App(fake_telegram, sqlite_sessions, clock, fsm_storage=storage)
+    anna = first.resident("ru", user_id=880_001)
+    await start_proposal(anna, "ru", "Открытость")
+    await anna.send("Протоколы заседаний самоуправлений в одном месте")
+    await first.close()
+
+    restarted = App(fake_telegram, sqlite_sessions, clock, fsm_storage=RedisStorage.from_url(REDIS_URL))
+    anna.feed = restarted.feed
+    preview = await anna.send("Все протоколы заседаний дум самоуправлений публикуются на одном сайте с поиском.")
+    assert "Протоколы заседаний самоуправлений в одном месте" in preview.text
+    await anna.press(t("ru", "✅ Send"))
+    await restarted.close()
+    await storage.redis.flushdb()
+    await storage.close()
+    await restarted.dp.storage.close()
+    assert len(await pending_ideas(restarted)) == 1
+
+
 async def test_start_keeps_the_draft_and_cancel_discards_it(proposal_app):
     anna = proposal_app.resident("lv")
     await start_proposal(anna)
