@@ -37,17 +37,16 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 from benchlib import (
     RESIDENT_ID_BASE,
     RESULTS_DIR,
-    asyncpg_params,
     backend_label,
     is_sqlite,
     load_note,
     machine_line,
     markdown_table,
-    sqlite_path,
+    reset_postgres,
+    reset_sqlite,
 )
 from sqlalchemy import insert, update
 from textgen import idea_texts
@@ -154,23 +153,6 @@ def digest_like_text() -> str:
     lines += ["", "Jaunas idejas: 37. Kampaņa ilgst līdz 29. jūnijam — tavs viedoklis tiks ņemts vērā.",
               "Atteikties no apkopojuma: /subscriptions"]
     return "\n".join(lines)
-
-
-def reset_sqlite(url: str) -> None:
-    path = sqlite_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-async def reset_postgres(url: str) -> None:
-    name = asyncpg_params(url)["database"]
-    admin = await asyncpg.connect(**asyncpg_params(url, database="postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
 
 
 async def prepare(url: str, subscribers: int) -> SessionFactory:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -131,3 +132,22 @@ def load_note() -> str:
     one_minute = os.getloadavg()[0]
     note = f"load average {one_minute:.2f} on {os.cpu_count()} cores"
     return note + (" — BUSY MACHINE, numbers will be noisy" if one_minute > 0.5 else "")
+
+
+def reset_sqlite(url: str) -> None:
+    """Start from nothing: delete the SQLite file and its WAL."""
+    path = sqlite_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+async def reset_postgres(url: str) -> None:
+    """Start from nothing: drop and create the PostgreSQL database."""
+    name = asyncpg_params(url)["database"]
+    admin = await asyncpg.connect(**asyncpg_params(url, database="postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import asyncpg
@@ -32,6 +31,8 @@ from benchlib import (
     asyncpg_params,
     backend_label,
     is_sqlite,
+    reset_postgres,
+    reset_sqlite,
     sqlite_path,
 )
 from sqlalchemy.dialects.sqlite import pysqlite
@@ -300,25 +301,6 @@ async def load_postgres(url: str, sizes: Sizes, campaign_id: int, categories: di
 
 
 # --- preparing the target and checking the result ----------------------------------------------------
-
-
-def reset_sqlite(url: str) -> None:
-    """Start from nothing: delete the SQLite file and its WAL."""
-    path = sqlite_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-async def reset_postgres(url: str) -> None:
-    """Start from nothing: drop and create the PostgreSQL database."""
-    name = asyncpg_params(url)["database"]
-    admin = await asyncpg.connect(**asyncpg_params(url, database="postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
 
 
 async def ensure_postgres_database(url: str) -> None:
