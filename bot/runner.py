@@ -1,5 +1,5 @@
 """Long polling: the process behind `python -m bot` and the Procfile's worker; and `python -m bot clock`, the
-scheduler alone (the Procfile's clock).
+scheduler alone, for deployments that run it as a separate process (see README.md).
 
 The scheduler runs in a process only while it holds the database lease (bot/scheduler.py), so the worker
 (RUN_SCHEDULER=true, the default) and a clock process can both be started: one of them runs the jobs.
