@@ -32,7 +32,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
-from aiogram.methods import EditMessageText, GetMe, SendMessage, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetMe, SendMessage, TelegramMethod
 from aiogram.types import Message, Update
 from benchlib import (
     DEFAULT_DB,
@@ -72,6 +72,7 @@ class CannedSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.calls: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()  # answerCallbackQuery texts, to explain a run that went wrong
 
     async def close(self) -> None:
         pass
@@ -83,6 +84,8 @@ class CannedSession(BaseSession):
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:  # noqa: ASYNC109
         self.calls[method.__api_method__] += 1
+        if isinstance(method, AnswerCallbackQuery):
+            self.alerts[method.text or ""] += 1
         files: dict[str, Any] = {}
         form = {key: self.prepare_value(value, bot=bot, files=files)
                 for key, value in method.model_dump(warnings=False).items()}
@@ -103,14 +106,17 @@ class CannedSession(BaseSession):
 
 
 class ErrorCounter(logging.Handler):
-    """Counts errors the bot logged (answer_errors logs every failed update)."""
+    """Counts errors the bot logged (answer_errors logs every failed update) and keeps the first one."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.count = 0
+        self.first: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        if self.first is None:
+            self.first = f"{record.getMessage()}: {record.exc_info[1]!r}" if record.exc_info else record.getMessage()
 
 
 class PhaseTimer:
@@ -263,7 +269,9 @@ class VoteBench:
         withdraw_seconds = await feed_all(self.dp, self.bot, withdrawals, concurrency)
         left = await count_votes(self.sessions, batch)
         if counted != len(batch) or left:
-            raise SystemExit(f"votes went wrong: {counted} of {len(batch)} counted, {left} left after withdrawal")
+            alerts = ", ".join(f"{text!r}: {count}" for text, count in self.bot.session.alerts.most_common(5))
+            raise SystemExit(f"votes went wrong at {concurrency} in flight: {counted} of {len(batch)} counted, "
+                             f"{left} left after withdrawal; alerts so far: {alerts}")
         return vote_seconds, withdraw_seconds, echo_seconds
 
     async def observed(self, batch: list[tuple[int, int]], start: Callable[[], None],
@@ -331,7 +339,7 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
             breakdown = await votes.breakdown(observed[profile_updates:], engine)
         await vote_dp.storage.close()
         return {"rates": rates, "profile": profile, "breakdown": breakdown, "errors": errors.count,
-                "calls": votes.bot.session.calls}
+                "first_error": errors.first, "calls": votes.bot.session.calls}
     finally:
         logging.getLogger().removeHandler(errors)
         await engine.dispose()
@@ -385,7 +393,8 @@ def main() -> None:
           f"Bot API calls of the vote bot: {calls}")
     print(markdown_table(["in flight", "updates", "echo /s", "vote /s", "withdraw /s", "vote / echo",
                           f">= {TARGET_RATIO:.0%}"], rows))
-    print(f"errors logged by the bot: {outcome['errors']}")
+    print(f"errors logged by the bot: {outcome['errors']}" + (f" (first: {outcome['first_error']})"
+                                                              if outcome["errors"] else ""))
     if outcome["breakdown"] is not None:
         print(breakdown_table(outcome["breakdown"], args.profile_updates))
     if outcome["profile"] is not None:

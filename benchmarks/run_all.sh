@@ -17,6 +17,7 @@ POSTGRES_URL=${POSTGRES_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/manaba
 mkdir -p "$RESULTS"
 
 {
+    echo "code: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benchmarks' || echo ' + uncommitted changes')"
     echo "cores: $(nproc)"
     "$PYTHON" --version
     "$PYTHON" -c 'import sqlite3; print("SQLite", sqlite3.sqlite_version)'
