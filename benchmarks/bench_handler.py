@@ -8,8 +8,10 @@ fed with "Support" presses (IdeaAction act="s") of distinct residents of a datab
 The baseline is a Dispatcher with one router that answers every message with its own text. Both bots use
 the same in-process session (CannedSession): no network, but the same request serialisation and response
 parsing a real session does, so the ratio measures our code. Updates are built before timing, as polling
-hands them over already parsed. After each vote run, the same residents withdraw (act="w"), which leaves
-the database as it was and is reported too. A cProfile run of the vote handler follows.
+hands them over already parsed; echo and vote updates are fed in alternating slices. After each vote run,
+the same residents withdraw (act="w"), which leaves the database as it was and is reported too. Then a
+cProfile run of the vote handler (also written to results/profile-<database>.txt) and a run with wall-clock
+timers around the parts of a press (FSM state, resident, ideas.support, rendering, Bot API calls).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from benchlib import (
     load_bench_campaign,
     load_note,
     markdown_table,
+    vacuum_if_postgres,
     voted_pairs,
 )
 from sqlalchemy import event, text
@@ -309,6 +312,7 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
               redis_url: str | None) -> dict:
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
+    await vacuum_if_postgres(url)
     engine, sessions = await open_database(url)
     try:
         bench = await load_bench_campaign(sessions)

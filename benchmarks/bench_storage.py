@@ -26,6 +26,7 @@ from benchlib import (
     load_bench_campaign,
     load_note,
     markdown_table,
+    vacuum_if_postgres,
     voted_pairs,
 )
 
@@ -106,6 +107,7 @@ def card_operation(sessions: SessionFactory, i18n, bench: BenchCampaign, rng: ra
 
 
 async def run(url: str, iterations: int, warmup: int, seed: int) -> list[tuple[str, list[float], int]]:
+    await vacuum_if_postgres(url)
     engine, sessions = await open_database(url)
     try:
         bench = await load_bench_campaign(sessions)

@@ -7,6 +7,7 @@ import os
 import platform
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,11 +128,38 @@ def machine_line() -> str:
             f"{platform.system()} {platform.machine()}")
 
 
-def load_note() -> str:
-    """The machine's load before a run: other processes on these 2 cores move the numbers a lot."""
+def _cpu_busy_and_total() -> tuple[int, int]:
+    with open("/proc/stat") as stat:  # first line: all cores, in clock ticks
+        ticks = [int(value) for value in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def load_note(seconds: float = 1.0) -> str:
+    """How busy the machine is just before a run, measured over one second while this process waits: other
+    processes on these 2 cores move the numbers a lot. (The load average would count the previous step.)"""
     one_minute = os.getloadavg()[0]
-    note = f"load average {one_minute:.2f} on {os.cpu_count()} cores"
-    return note + (" — BUSY MACHINE, numbers will be noisy" if one_minute > 0.5 else "")
+    try:
+        busy_before, total_before = _cpu_busy_and_total()
+        time.sleep(seconds)
+        busy_after, total_after = _cpu_busy_and_total()
+    except OSError:  # no /proc: say what we know
+        return f"load average {one_minute:.2f} on {os.cpu_count()} cores"
+    busy = (busy_after - busy_before) / max(1, total_after - total_before)
+    note = f"other processes used {busy:.0%} of the {os.cpu_count()} cores just before (load average {one_minute:.2f})"
+    return note + (" — BUSY MACHINE, numbers will be noisy" if busy > 0.15 else "")
+
+
+async def vacuum_if_postgres(url: str) -> None:
+    """VACUUM ANALYZE the tables votes rewrite. Every vote updates its idea's row (a new row version), and
+    autovacuum is off on some servers (the test server here); production has it on, so start from its state."""
+    if is_sqlite(url):
+        return
+    connection = await asyncpg.connect(**asyncpg_params(url))
+    try:
+        await connection.execute("VACUUM ANALYZE idea, vote")
+    finally:
+        await connection.close()
 
 
 def reset_sqlite(url: str) -> None:
