@@ -9,14 +9,12 @@ published by a moderator), else its creation (imported ideas are published at on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
@@ -32,8 +30,8 @@ from storage.models import (
     User,
     UTCDateTime,
     Vote,
-    utcnow,
 )
+from storage.outbox import enqueue_many
 
 INSERT_CHUNK = 500  # rows per INSERT: 10 columns each, far below SQLite's 32,766 bound values
 
@@ -228,30 +226,8 @@ async def write_messages(
     batch_id: str,
     not_before: datetime | None = None,
 ) -> int:
-    """Add outbox rows in few statements; a row whose dedupe_key exists already is skipped. Each message: chat_id,
+    """Add outbox rows of one batch; a row whose dedupe_key exists already is skipped. Each message: chat_id,
     text, reply_markup (a dict or None), dedupe_key. Returns how many were added. Not committed."""
-    if not messages:
-        return 0
-    written_at = utcnow()
-    rows = [
-        {
-            "chat_id": message["chat_id"],
-            "kind": kind,
-            "text": message["text"],
-            "reply_markup": json.dumps(message["reply_markup"], ensure_ascii=False)
-            if message.get("reply_markup") else None,
-            "dedupe_key": message["dedupe_key"],
-            "batch_id": batch_id,
-            "photo_path": None,
-            "not_before": not_before or written_at,
-            "created_at": written_at,
-        }
-        for message in messages
-    ]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    added = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = dialect.insert(_outbox).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing()
-        added += max((await session.exec(statement)).rowcount, 0)
-    return added
+    batch = [{**message, "kind": kind, "batch_id": batch_id} for message in messages]
+    return await enqueue_many(session, batch, not_before=not_before)
 
