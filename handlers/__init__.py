@@ -9,6 +9,7 @@ from handlers import (
     language,
     membership,
     moderation,
+    plan,
     proposals,
     reports,
     search,
@@ -21,5 +22,5 @@ from handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
     modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
-               search, fallback)
+               plan, search, fallback)
     return [module.create_router() for module in modules]

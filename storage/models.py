@@ -302,3 +302,7 @@ class Vote(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
                                           primary_key=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+# The action plan and working groups live in their own module; importing it here registers their tables.
+from storage import plan_models  # noqa: E402,F401

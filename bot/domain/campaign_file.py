@@ -276,6 +276,135 @@ class IdeaSpec(_Spec):
         return self
 
 
+COMMITMENT_STATUSES = ("drafting", "agreed", "in_progress", "done", "dropped")
+GROUP_STATUSES = ("forming", "meeting", "finished")
+
+
+def _parse_day(value: object) -> date:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise _problem(f'"{value}" is not a date; write it like 2027-03-31') from None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise _problem(f"must be a date like 2027-03-31 (got {_describe(value)})")
+    return value
+
+
+def _check_choice(value: object, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise _problem(f"must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+class MilestoneSpec(_Spec):
+    title: LocalizedTitle
+    due: date
+    done: bool | None = None  # None: keep what moderators set (the file's value is used when it is created)
+    note: str | None = None
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _check_due(cls, value: object) -> date:
+        return _parse_day(value)
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _check_note(cls, value: object) -> str:
+        return _clean_text(value, max_chars=500)
+
+
+class CommitmentSpec(_Spec):
+    """An entry of the action plan. `status` and the milestones' `done` apply when the entry is first imported;
+    after that they are the moderators' (a re-import updates texts, institution and due dates only)."""
+
+    key: str
+    title: LocalizedTitle
+    description: LocalizedText
+    institution: LocalizedTitle
+    status: str = "drafting"
+    milestones: tuple[MilestoneSpec, ...] = ()
+    ideas: tuple[str, ...] = ()  # keys of the ideas that fed the commitment
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _check_key(cls, value: object) -> str:
+        rule = "lowercase latin letters, digits, '.', '_' and '-', at most 100, starting with a letter/digit"
+        return _clean_key(value, IDEA_KEY_RE, rule)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _check_status(cls, value: object) -> str:
+        return _check_choice(value, COMMITMENT_STATUSES)
+
+
+class MeetingSpec(_Spec):
+    starts_at: datetime
+    place: str | None = None
+    online: str | None = None  # a https:// link
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _check_moment(cls, value: object) -> datetime:
+        return _parse_moment(value)
+
+    @field_validator("place", mode="before")
+    @classmethod
+    def _check_place(cls, value: object) -> str:
+        return _clean_text(value, max_chars=300, single_line=True)
+
+    @field_validator("online", mode="before")
+    @classmethod
+    def _check_link(cls, value: object) -> str:
+        link = _clean_text(value, max_chars=300, single_line=True)
+        if not link.startswith("https://"):
+            raise _problem(f'"{link}" must be a https:// link')
+        return link
+
+    @model_validator(mode="after")
+    def _where(self) -> MeetingSpec:
+        if self.place is None and self.online is None:
+            raise _problem('needs a "place" or an "online" link')
+        return self
+
+
+class GroupSpec(_Spec):
+    """A working group on a commitment (`commitment: KEY`) or a category's topic (`category: KEY`)."""
+
+    key: str
+    title: LocalizedTitle
+    description: LocalizedText
+    commitment: str | None = None
+    category: str | None = None
+    capacity: int = 20
+    status: str = "forming"
+    meetings: tuple[MeetingSpec, ...] = ()
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _check_key(cls, value: object) -> str:
+        rule = "lowercase latin letters, digits, '.', '_' and '-', at most 100, starting with a letter/digit"
+        return _clean_key(value, IDEA_KEY_RE, rule)
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _check_capacity(cls, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 500:
+            raise _problem(f"must be a whole number from 1 to 500 (got {_describe(value)})")
+        return value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _check_status(cls, value: object) -> str:
+        return _check_choice(value, GROUP_STATUSES)
+
+    @model_validator(mode="after")
+    def _topic(self) -> GroupSpec:
+        if (self.commitment is None) == (self.category is None):
+            raise _problem('needs either a "commitment" or a "category" as its topic')
+        return self
+
+
 class CampaignSpec(_Spec):
     slug: str
     title: LocalizedTitle
@@ -285,6 +414,8 @@ class CampaignSpec(_Spec):
     categories: tuple[CategorySpec, ...]
     ideas: tuple[IdeaSpec, ...] = ()
     votes_revocable: bool = True
+    plan: tuple[CommitmentSpec, ...] = ()
+    groups: tuple[GroupSpec, ...] = ()
 
     @field_validator("slug", mode="before")
     @classmethod
@@ -313,7 +444,8 @@ class CampaignSpec(_Spec):
 
     @model_validator(mode="after")
     def _check_across_fields(self) -> CampaignSpec:
-        problems = [*self._date_problems(), *self._category_problems(), *self._idea_key_problems()]
+        problems = [*self._date_problems(), *self._category_problems(), *self._idea_key_problems(),
+                    *self._plan_problems()]
         if problems:
             raise _CrossFieldProblems(problems)
         return self
@@ -352,6 +484,35 @@ class CampaignSpec(_Spec):
                     message = f'duplicate key "{idea.key}" (already used by {where})'
                     problems.append((("ideas", index, "key"), message))
             first_at.setdefault(idea.key, index)
+        return problems
+
+
+    def _plan_problems(self) -> list[tuple[Loc, str]]:
+        """Commitment and group keys unique; the ideas, commitments and categories they name exist."""
+        problems: list[tuple[Loc, str]] = []
+        ideas = {idea.key for idea in self.ideas}
+        categories = {category.key for category in self.categories}
+        for field_name, entries in (("plan", self.plan), ("groups", self.groups)):
+            first_at: dict[str, int] = {}
+            for index, entry in enumerate(entries):
+                if entry.key in first_at:
+                    message = f'duplicate key "{entry.key}" (already used by {field_name}[{first_at[entry.key]}])'
+                    problems.append(((field_name, index, "key"), message))
+                first_at.setdefault(entry.key, index)
+        linked: dict[str, str] = {}
+        for index, commitment in enumerate(self.plan):
+            for position, idea_key in enumerate(commitment.ideas):
+                if idea_key not in ideas:
+                    problems.append((("plan", index, "ideas", position), f'unknown idea "{idea_key}"'))
+                elif linked.setdefault(idea_key, commitment.key) != commitment.key:
+                    message = f'idea "{idea_key}" is already linked to "{linked[idea_key]}" (one commitment per idea)'
+                    problems.append((("plan", index, "ideas", position), message))
+        commitments = {commitment.key for commitment in self.plan}
+        for index, group in enumerate(self.groups):
+            if group.commitment is not None and group.commitment not in commitments:
+                problems.append((("groups", index, "commitment"), f'unknown commitment "{group.commitment}"'))
+            if group.category is not None and group.category not in categories:
+                problems.append((("groups", index, "category"), f'unknown category "{group.category}"'))
         return problems
 
 

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.campaign_file import CampaignSpec, LocalizedText
+from bot.domain.campaign_file import CampaignSpec
+from bot.domain.localized import localized_fields
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import users as user_store
 from storage import votes as vote_store
 from storage.campaigns import apply_fields
-from storage.models import LANGUAGES, Campaign, Category, Idea, IdeaStatus
+from storage.models import Campaign, Category, Idea, IdeaStatus
 
 
 @dataclass
@@ -25,6 +26,8 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=lambda: {"categories": 0, "ideas": 0})
     updated: dict[str, int] = field(default_factory=lambda: {"categories": 0, "ideas": 0})
     unchanged: dict[str, int] = field(default_factory=lambda: {"categories": 0, "ideas": 0})
+    # The action plan's commitments and the working groups (bot/domain/plan.py, bot/domain/groups.py).
+    plan: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def summary(self) -> str:
         head = "created" if self.campaign_created else ("updated" if self.campaign_updated else "unchanged")
@@ -34,11 +37,10 @@ class ImportReport:
                 f"{kind}: {self.created[kind]} created, {self.updated[kind]} updated, "
                 f"{self.unchanged[kind]} unchanged"
             )
+        for kind, counts in self.plan.items():
+            parts.append(f"{kind}: {counts['created']} created, {counts['updated']} updated, "
+                         f"{counts['unchanged']} unchanged")
         return "; ".join(parts)
-
-
-def _localized_fields(prefix: str, text: LocalizedText | None) -> dict[str, str | None]:
-    return {f"{prefix}_{language}": getattr(text, language, None) if text else None for language in LANGUAGES}
 
 
 async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportReport:
@@ -47,8 +49,8 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
     report = ImportReport(spec.slug)
     campaign = await campaign_store.campaign_by_slug(session, spec.slug)
     campaign_fields = {
-        **_localized_fields("title", spec.title),
-        **_localized_fields("description", spec.description),
+        **localized_fields("title", spec.title),
+        **localized_fields("description", spec.description),
         "starts_at": spec.starts_at,
         "ends_at": spec.ends_at,
         "votes_revocable": spec.votes_revocable,
@@ -64,7 +66,7 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
     categories: dict[str, Category] = {}
     for position, category_spec in enumerate(spec.categories):
         category = await campaign_store.category_by_key(session, campaign.id, category_spec.key)
-        fields = {**_localized_fields("title", category_spec.title), "position": position}
+        fields = {**localized_fields("title", category_spec.title), "position": position}
         if category is None:
             category = Category(campaign_id=campaign.id, key=category_spec.key, **fields)
             session.add(category)
@@ -78,8 +80,8 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
 
     for idea_spec in spec.ideas:
         fields = {
-            **_localized_fields("title", idea_spec.title),
-            **_localized_fields("body", idea_spec.body),
+            **localized_fields("title", idea_spec.title),
+            **localized_fields("body", idea_spec.body),
             "category_id": categories[idea_spec.category].id,
         }
         idea = await idea_store.idea_by_key(session, campaign.id, idea_spec.key)
@@ -93,6 +95,14 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
             report.updated["ideas"] += 1
         else:
             report.unchanged["ideas"] += 1
+    if spec.plan or spec.groups:
+        # Imported here: the plan's moderator actions build on bot.domain.moderation, which imports this module.
+        from bot.domain.groups import import_groups
+        from bot.domain.plan import import_plan
+
+        await session.flush()  # new ideas get their ids before the plan links them
+        report.plan["commitments"] = await import_plan(session, campaign, spec)
+        report.plan["groups"] = await import_groups(session, campaign, spec)
     await session.commit()
     return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LANGUAGES = ("lv", "ru", "en")
 FALLBACK_ORDER = {"lv": ("lv", "ru", "en"), "ru": ("ru", "lv", "en"), "en": ("en", "lv", "ru")}
 
 
@@ -21,3 +22,8 @@ def localized(row: object, field: str, language: str) -> Localized:
         if text:
             return Localized(text, candidate, candidate != language)
     return Localized("", language, False)
+
+
+def localized_fields(prefix: str, text: object | None) -> dict[str, str | None]:
+    """A file's localized text as a row's columns: {"title_lv": ..., "title_ru": ..., "title_en": ...}."""
+    return {f"{prefix}_{language}": getattr(text, language, None) if text else None for language in LANGUAGES}

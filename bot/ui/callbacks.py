@@ -52,3 +52,24 @@ MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 class Report(CallbackData, prefix="r"):
     id: int
     reason: str  # one of bot.domain.reports.REASONS; checked again by the domain
+
+
+# The action plan and its working groups (issue 11).
+MENU_PLAN = "plan"
+
+
+class Plan(CallbackData, prefix="pl"):
+    act: str  # one of the PLAN_* codes
+    id: int = 0
+
+
+PLAN_LIST, PLAN_CARD, PLAN_FOLLOW, PLAN_UNFOLLOW = "l", "c", "f", "u"
+
+
+class Group(CallbackData, prefix="wg"):
+    act: str  # one of the GROUP_* codes
+    id: int = 0
+    arg: str = ""  # a short code (never text): how a resident joins, a moderator's decision
+
+
+GROUP_CARD = "c"

@@ -61,9 +61,10 @@ def main_menu_markup() -> InlineKeyboardMarkup:
     builder.button(text=_("🗂 My ideas"), callback_data=cb.Menu(to=cb.MENU_MY_IDEAS))
     builder.button(text=_("🔔 Subscriptions"), callback_data=cb.Menu(to=cb.MENU_SUBSCRIPTIONS))
     builder.button(text=_("🔎 Search"), callback_data=cb.Menu(to=cb.MENU_SEARCH))
+    builder.button(text=_("📈 Plan"), callback_data=cb.Menu(to=cb.MENU_PLAN))
     builder.button(text=_("🌐 Language"), callback_data=cb.Menu(to=cb.MENU_LANGUAGE))
     builder.button(text=_("❓ Help"), callback_data=cb.Menu(to=cb.MENU_HELP))
-    builder.adjust(1, 2, 2, 2)
+    builder.adjust(1, 2, 2, 2, 1)
     return builder.as_markup()
 
 
