@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=("lv", "ru", "en"), default="lv")
     chat.add_argument("--user-id", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    group = commands.add_parser("export-group", help="a working group's approved members as CSV")
+    group.add_argument("group_id", type=int)
+    group.add_argument("--out", type=Path, help="write to this file instead of the terminal")
     clock = commands.add_parser("clock", help="run only the scheduler (reminders, digests), without polling")
     clock.add_argument("--lease-seconds", type=float, default=60.0,
                        help="how long the scheduler lease lasts without renewal (default 60)")
@@ -70,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli_chat import run_chat
 
             asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
+        elif command == "export-group":
+            from bot.cli_results import export_group
+
+            export_group(settings, args.group_id, args.out)
         elif command == "migrate":
             from bot.cli import migrate_only
 

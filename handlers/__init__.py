@@ -6,6 +6,7 @@ from handlers import (
     broadcast,
     browse,
     fallback,
+    groups,
     language,
     membership,
     moderation,
@@ -22,5 +23,5 @@ from handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
     modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
-               plan, search, fallback)
+               plan, groups, search, fallback)
     return [module.create_router() for module in modules]

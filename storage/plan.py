@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
@@ -183,12 +183,3 @@ async def plan_readers(session: AsyncSession, commitment_ids: Sequence[int]) -> 
              .order_by(User.id, pairs.c.commitment_id))
     return [PlanReader(user_id, language, commitment_id)
             for user_id, language, commitment_id in (await session.exec(query)).all()]
-
-
-async def update_commitment(session: AsyncSession, commitment_id: int, **values) -> None:
-    await session.exec(update(Commitment).where(Commitment.id == commitment_id).values(**values))
-
-
-def text_matches(column, words: Sequence[str]):
-    """Any word in any language column (a moderator's quick filter)."""
-    return or_(*[column.contains(word, autoescape=True) for word in words])

@@ -73,3 +73,6 @@ class Group(CallbackData, prefix="wg"):
 
 
 GROUP_CARD = "c"
+(GROUP_JOIN, GROUP_CONSENT, GROUP_LEAVE, GROUP_CANCEL, GROUP_APPROVE, GROUP_DECLINE) = ("j", "k", "x", "q", "a", "d")
+JOIN_PERSON, JOIN_NGO = "p", "o"
+CONTACT_USERNAME, CONTACT_PHONE = "u", "t"

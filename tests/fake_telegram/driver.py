@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 Feed = Callable[[dict], Awaitable[None]]
 
-TEXT_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText"})
-SENT_METHODS = frozenset({"sendMessage", "sendPhoto"})
+TEXT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})
+SENT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 
 
@@ -172,6 +172,19 @@ class Resident:
 
     async def send_photo(self, caption: str | None = None) -> Reply:
         return await self._deliver(self.fake.photo_update(self.user_id, caption))
+
+    async def share_contact(self, phone_number: str, *, contact_user_id: int | None = None) -> Reply:
+        """Shares a phone number with Telegram's contact button (another person's when contact_user_id is set)."""
+        return await self._deliver(self.fake.contact_update(self.user_id, phone_number,
+                                                            contact_user_id=contact_user_id))
+
+    async def inline_query(self, query: str) -> dict:
+        """Types "@bot query" in a chat; returns answerInlineQuery's parameters (results, button, ...)."""
+        update = self.fake.inline_query_update(self.user_id, query)
+        await self.feed(update)
+        answer = self.fake.inline_answers.get(update["inline_query"]["id"])
+        assert answer is not None, f"the bot did not answer the inline query {query!r}"
+        return answer
 
     async def block(self) -> Reply:
         """Blocks the bot: Telegram sends my_chat_member "kicked" and refuses further sends."""

@@ -30,6 +30,7 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes of UTF-8
 MAX_CALLBACK_ANSWER = 200
 MAX_BUTTONS = 100
+MAX_INLINE_RESULTS = 50
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 
 NOT_MODIFIED = (
@@ -61,7 +62,7 @@ BUTTON_KINDS = (
 JSON_FIELDS = frozenset(
     {
         "reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
-        "menu_button", "link_preview_options", "reply_parameters",
+        "menu_button", "link_preview_options", "reply_parameters", "results", "button",
     }
 )  # fmt: skip
 INT_FIELDS = frozenset({"chat_id", "message_id", "offset", "limit", "timeout", "cache_time", "user_id"})
@@ -98,6 +99,7 @@ class UploadedFile:
     filename: str
     size: int
     content_type: str | None = None
+    content: bytes = b""  # kept so that tests can read what the bot sent (a CSV, a QR code)
 
 
 @dataclass
@@ -115,6 +117,7 @@ class Message:
     reply_keyboard: dict | None = None  # ReplyKeyboardMarkup / ReplyKeyboardRemove / ForceReply
     photo: bool = False
     photo_size: int | None = None  # bytes of an uploaded photo
+    upload: UploadedFile | None = None  # the uploaded photo or document itself
     caption: str | None = None
     edit_date: int | None = None
     extra: dict = field(default_factory=dict)  # other fields of incoming user messages
@@ -268,6 +271,7 @@ class FakeTelegram:
         self.users: dict[int, User] = {}
         self.callbacks: dict[str, CallbackQueryRecord] = {}
         self.my_commands: dict[tuple[str, str], list[dict]] = {}
+        self.inline_answers: dict[str, dict] = {}  # inline query id -> answerInlineQuery's parameters
         self.menu_buttons: dict[int | None, dict] = {}
         self.webhook_url = ""
         self.base_url = ""
@@ -469,6 +473,20 @@ class FakeTelegram:
         extra = {"caption": caption} if caption else {}
         return self._update(message=self._incoming_message(user_id, photo=photo, **extra))
 
+    def contact_update(self, user_id: int, phone_number: str, *, contact_user_id: int | None = None) -> dict:
+        """The user shares a contact with the bot's request_contact button (their own unless told otherwise)."""
+        user = self._user(user_id)
+        contact = {"phone_number": phone_number, "first_name": user.first_name,
+                   "user_id": user_id if contact_user_id is None else contact_user_id}
+        return self._update(message=self._incoming_message(user_id, contact=contact))
+
+    def inline_query_update(self, user_id: int, query: str, offset: str = "") -> dict:
+        """The user typed "@bot query" in some chat: the bot answers with answerInlineQuery."""
+        user = self._user(user_id)
+        query_id = str(5_000_000_000 + next(self._ids))
+        return self._update(inline_query={"id": query_id, "from": user.to_api(), "query": query,
+                                          "offset": offset, "chat_type": "sender"})
+
     def callback_update(self, user_id: int, message_id: int, data: str) -> dict:
         """A press on an inline button of the bot's message ``message_id`` (need not exist: forged presses)."""
         user = self._user(user_id)
@@ -558,6 +576,8 @@ class FakeTelegram:
                 result["entities"] = message.entities
         if message.photo:
             result["photo"] = message.extra.get("photo") or _photo_sizes(f"photo-{message.message_id}", 0)
+        if "document" in message.extra:
+            result["document"] = message.extra["document"]
         if message.caption:
             result["caption"] = message.caption
             if message.entities:
@@ -767,9 +787,30 @@ class FakeTelegram:
         message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True, photo=True)
         message.caption, message.html, message.entities = caption or None, params.get("caption"), entities
         message.photo_size = photo.size if isinstance(photo, UploadedFile) else None
+        message.upload = photo if isinstance(photo, UploadedFile) else None
         message.reply_markup, message.reply_keyboard = inline, other
         message.extra["photo"] = _photo_sizes(f"photo-{user.user_id}-{message.message_id}", message.photo_size)
         return self._store_sent(user, message, "sendPhoto", call)
+
+    @api_method("sendDocument")
+    async def _on_send_document(self, params: dict, call: Call) -> dict:
+        user = self._chat(params)
+        document = params.get("document")
+        if not document:
+            raise bad_request("there is no document in the request")
+        if isinstance(document, UploadedFile) and document.size == 0:
+            raise bad_request("file must be non-empty")
+        caption, entities = self._formatted(params, "caption", "caption_entities")
+        inline, other = _check_markup(params.get("reply_markup"))
+        self._check_rate("sendDocument", user.user_id)
+        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True)
+        message.caption, message.html, message.entities = caption or None, params.get("caption"), entities
+        message.upload = document if isinstance(document, UploadedFile) else None
+        message.reply_markup, message.reply_keyboard = inline, other
+        message.extra["document"] = {"file_id": f"doc-{user.user_id}-{message.message_id}",
+                                     "file_unique_id": f"doc{message.message_id}",
+                                     "file_name": getattr(document, "filename", None) or "file"}
+        return self._store_sent(user, message, "sendDocument", call)
 
     def _store_sent(self, user: User, message: Message, method: str, call: Call) -> dict:
         user.messages[message.message_id] = message
@@ -825,6 +866,30 @@ class FakeTelegram:
         self._chat(params)
         if params.get("action") not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
+        return True
+
+    @api_method("answerInlineQuery")
+    async def _on_answer_inline_query(self, params: dict, call: Call) -> bool:
+        query_id = str(params.get("inline_query_id") or "")
+        if not query_id.startswith("5") or query_id in self.inline_answers:
+            raise bad_request(QUERY_TOO_OLD)
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise bad_request("can't parse inline query results JSON object")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise bad_request("RESULTS_TOO_MUCH")
+        seen = set()
+        for result in results:
+            result_id = str(result.get("id", ""))
+            if not result_id or len(result_id.encode()) > 64 or result_id in seen:
+                raise bad_request("RESULT_ID_INVALID" if result_id not in seen else "RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            content = result.get("input_message_content") or {}
+            if "message_text" not in content:
+                raise bad_request("MESSAGE_EMPTY")
+            self._formatted(content, "message_text", "entities")
+            _check_markup(result.get("reply_markup"), inline_only=True)
+        self.inline_answers[query_id] = params
         return True
 
     @api_method("answerCallbackQuery")
@@ -996,7 +1061,8 @@ async def _read_params(request: web.Request) -> dict:
     elif request.can_read_body:
         raw.update(await request.post())
     files = {key: value for key, value in raw.items() if isinstance(value, web.FileField)}
-    return {key: _typed(key, value, files) for key, value in raw.items() if key not in files or key == "photo"}
+    uploads = ("photo", "document")
+    return {key: _typed(key, value, files) for key, value in raw.items() if key not in files or key in uploads}
 
 
 def _typed(key: str, value: Any, files: dict[str, web.FileField]) -> Any:
@@ -1019,4 +1085,5 @@ def _typed(key: str, value: Any, files: dict[str, web.FileField]) -> Any:
 
 
 def _uploaded(part: web.FileField) -> UploadedFile:
-    return UploadedFile(part.filename, len(part.file.read()), part.content_type)
+    content = part.file.read()
+    return UploadedFile(part.filename, len(content), part.content_type, content)
