@@ -31,6 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     group = commands.add_parser("export-group", help="a working group's approved members as CSV")
     group.add_argument("group_id", type=int)
     group.add_argument("--out", type=Path, help="write to this file instead of the terminal")
+    export = commands.add_parser("export", help="a campaign's anonymised open results as CSV or JSON")
+    export.add_argument("--campaign", required=True, help="the campaign's slug")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    report = commands.add_parser("report", help="a campaign's results as a self-contained HTML page")
+    report.add_argument("--campaign", required=True, help="the campaign's slug")
+    report.add_argument("--out", type=Path, required=True, help="FILE.html (FILE.lv.html ... without --lang)")
+    report.add_argument("--lang", choices=("lv", "ru", "en"), help="one language (default: all three)")
     clock = commands.add_parser("clock", help="run only the scheduler (reminders, digests), without polling")
     clock.add_argument("--lease-seconds", type=float, default=60.0,
                        help="how long the scheduler lease lasts without renewal (default 60)")
@@ -77,6 +85,13 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli_results import export_group
 
             export_group(settings, args.group_id, args.out)
+        elif command in ("export", "report"):
+            from bot import cli_results
+
+            if command == "export":
+                cli_results.export_results(settings, args.campaign, args.format, args.out)
+            else:
+                cli_results.report(settings, args.campaign, args.out, [args.lang] if args.lang else ["lv", "ru", "en"])
         elif command == "migrate":
             from bot.cli import migrate_only
 

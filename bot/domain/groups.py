@@ -92,9 +92,11 @@ class GroupLine:
 
 async def campaign_groups(session: AsyncSession, now: datetime) -> list[GroupLine]:
     campaign = await campaign_store.current_campaign(session, now)
-    if campaign is None:
-        return []
-    groups = await store.groups_of_campaign(session, campaign.id)
+    return await group_lines(session, campaign.id) if campaign else []
+
+
+async def group_lines(session: AsyncSession, campaign_id: int) -> list[GroupLine]:
+    groups = await store.groups_of_campaign(session, campaign_id)
     counts = await store.member_counts(session, [group.id for group in groups])
     return [GroupLine(group, counts[group.id].get(M.APPROVED, 0), counts[group.id].get(M.PENDING, 0))
             for group in groups]
