@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TelegramUser
 
 from bot.domain.rules import language_for
 from storage.db import SessionFactory
+from storage.moderation import get_user
 from storage.users import get_or_create_user, set_reachable
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -37,6 +38,12 @@ class ResidentMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         from_user: TelegramUser | None = data.get("event_from_user")
+        if isinstance(event, Update) and event.inline_query is not None:
+            # Typing "@bot words" in another chat is not starting the bot: known residents keep their language,
+            # nobody new is recorded (and so never gets broadcasts).
+            if from_user is not None:
+                data["user"] = await get_user(data["session"], from_user.id)
+            return await handler(event, data)
         if from_user is not None and not from_user.is_bot:
             language = language_for(from_user.language_code, self.default_language)
             user = await get_or_create_user(data["session"], from_user.id, language)

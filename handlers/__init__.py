@@ -14,6 +14,7 @@ from handlers import (
     proposals,
     reports,
     search,
+    sharing,
     start,
     subscriptions,
     voting,
@@ -23,5 +24,5 @@ from handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
     modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
-               plan, groups, search, fallback)
+               plan, groups, sharing, search, fallback)
     return [module.create_router() for module in modules]

@@ -118,3 +118,10 @@ async def most_supported(session: AsyncSession, campaign_id: int, limit: int) ->
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+async def most_supported_page(session: AsyncSession, campaign_id: int, offset: int, limit: int) -> list[Idea]:
+    """The campaign's public ideas, most supported first (also those nobody supported yet), one page."""
+    query = (select(Idea).where(Idea.campaign_id == campaign_id, public_condition())
+             .order_by(Idea.supporters_count.desc(), Idea.id).offset(offset).limit(limit))
+    return list((await session.exec(query)).all())
