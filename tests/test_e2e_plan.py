@@ -206,7 +206,7 @@ async def test_a_moderator_changes_the_plan_and_every_change_is_audited(plan_app
     assert t("lv", "✅ Idea #{id} “{title}” is no longer linked to a commitment.", id=idea.id,
              title=idea.title_lv) in unlinked.text
     usage = await admin.send("/link 1")
-    assert "/link IDEA COMMITMENT" in usage.text
+    assert t("lv", "/link IDEA COMMITMENT – the idea fed this commitment; /unlink IDEA") in usage.text
     missing = await admin.send("/commitment status 999999 done")
     assert t("lv", "😕 Not found: check the number.") in missing.text
 

@@ -45,7 +45,7 @@ def member_status_name(status: str) -> str:
 
 def group_button(group: WorkingGroup, language: str) -> InlineKeyboardButton:
     title = shorten(_text(group, "title", language), 45)
-    return InlineKeyboardButton(text=_("👥 {title}").format(title=title),
+    return InlineKeyboardButton(text=f"👥 {title}",
                                 callback_data=cb.Group(act=cb.GROUP_CARD, id=group.id).pack())
 
 

@@ -174,7 +174,7 @@ def commitment_link_line(commitment: Commitment, language: str) -> str:
 
 
 def commitment_button(commitment: Commitment, language: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("📈 {title}").format(title=shorten(text_of(commitment, "title", language), 50)),
+    return InlineKeyboardButton(text=f"📈 {shorten(text_of(commitment, 'title', language), 50)}",
                                 callback_data=cb.Plan(act=cb.PLAN_CARD, id=commitment.id).pack())
 
 

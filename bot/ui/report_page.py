@@ -56,6 +56,15 @@ def _idea_item(idea: Idea, language: str, categories: dict[int, str]) -> str:
             f"<span class=\"meta\">{escape(' · '.join(part for part in meta if part))}</span></li>")
 
 
+def _totals(results) -> list[tuple[int, str]]:
+    totals = results.totals
+    return [
+        (totals.participants, ngettext("resident took part", "residents took part", totals.participants)),
+        (totals.ideas, ngettext("idea", "ideas", totals.ideas)),
+        (totals.votes, ngettext("support given", "supports given", totals.votes)),
+    ]
+
+
 def chart_png(report: Report, language: str) -> bytes:
     """The results digest's chart (the same picture residents get), as PNG bytes."""
     with tempfile.TemporaryDirectory() as folder:
@@ -70,31 +79,37 @@ def report_html(report: Report, language: str, chart: bytes) -> str:
     campaign = results.campaign
     title = _text(campaign, "title", language)
     categories = {category.id: localized(category, "title", language).text for category in results.categories}
+    labels = {
+        "results": _("Results"),
+        "top": _("The most supported ideas"),
+        "none": _("No idea was supported in this campaign."),
+        "categories": _("By category"),
+        "footer": _("Published by ManaBalss together with the State Chancellery."),
+        "updated": _("Updated: {date}").format(date=day(report.today)),
+    }
     parts = [
         f"<!doctype html><html lang=\"{language}\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        f"<title>{title} — {escape(_('Results'))}</title><style>{STYLE}</style></head><body><main>",
+        f"<title>{title} — {escape(labels['results'])}</title><style>{STYLE}</style></head><body><main>",
         f"<h1>{title}</h1>",
         f"<p class=\"meta\">{escape(fmt_date(campaign.starts_at))} – {escape(fmt_date(campaign.ends_at))}</p>",
         f"<p>{_text(campaign, 'description', language)}</p>",
         "<ul class=\"totals\">",
-        f"<li><b>{fmt_number(results.totals.participants)}</b>{escape(_('residents took part'))}</li>",
-        f"<li><b>{fmt_number(results.totals.ideas)}</b>{escape(_('ideas'))}</li>",
-        f"<li><b>{fmt_number(results.totals.votes)}</b>{escape(_('supports given'))}</li>",
+        *[f"<li><b>{fmt_number(count)}</b>{escape(label)}</li>" for count, label in _totals(results)],
         "</ul>",
-        f"<h2>{escape(_('The most supported ideas'))}</h2>",
+        f"<h2>{escape(labels['top'])}</h2>",
     ]
     if results.top:
         parts.append("<ol class=\"ideas\" id=\"leading\">")
         parts += [_idea_item(idea, language, categories) for idea in results.top]
         parts.append("</ol>")
     else:
-        parts.append(f"<p>{escape(_('No idea was supported in this campaign.'))}</p>")
+        parts.append(f"<p>{escape(labels['none'])}</p>")
     encoded = base64.b64encode(chart).decode()
-    parts.append(f"<figure><img class=\"chart\" alt=\"{escape(_('The most supported ideas'))}\" "
+    parts.append(f"<figure><img class=\"chart\" alt=\"{escape(labels['top'])}\" "
                  f"src=\"data:image/png;base64,{encoded}\"></figure>")
     if results.by_category:
-        parts.append(f"<h2>{escape(_('By category'))}</h2>")
+        parts.append(f"<h2>{escape(labels['categories'])}</h2>")
         for category in results.categories:
             ideas = results.by_category.get(category.id, [])
             if ideas:
@@ -103,8 +118,7 @@ def report_html(report: Report, language: str, chart: bytes) -> str:
                 parts.append("</ol>")
     parts += _plan_section(report, language)
     parts += _groups_section(report, language)
-    parts.append(f"<footer>{escape(_('Published by ManaBalss together with the State Chancellery.'))} "
-                 f"{escape(_('Updated: {date}').format(date=day(report.today)))}</footer>")
+    parts.append(f"<footer>{escape(labels['footer'])} {escape(labels['updated'])}</footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
@@ -112,7 +126,8 @@ def report_html(report: Report, language: str, chart: bytes) -> str:
 def _plan_section(report: Report, language: str) -> list[str]:
     if not report.plan.lines:
         return []
-    parts = [f"<h2>{escape(_('The action plan'))}</h2>"]
+    heading = _("The action plan")
+    parts = [f"<h2>{escape(heading)}</h2>"]
     for status, lines in report.plan.by_status:
         parts.append(f"<h3>{escape(status_words(status))}</h3>")
         for line in lines:
@@ -129,7 +144,8 @@ def _plan_section(report: Report, language: str) -> list[str]:
 def _groups_section(report: Report, language: str) -> list[str]:
     if not report.groups:
         return []
-    parts = [f"<h2>{escape(_('Working groups'))}</h2><ul>"]
+    heading = _("Working groups")
+    parts = [f"<h2>{escape(heading)}</h2><ul>"]
     for line in report.groups:
         members = ngettext("{count} member", "{count} members", line.approved).format(count=fmt_number(line.approved))
         parts.append(f"<li><strong>{_text(line.group, 'title', language)}</strong> · "
