@@ -19,10 +19,22 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     GetMe,
+    SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+    User,
+)
 
 from bot.app import create_bot, create_dispatcher, utc_now
 from bot.config import Settings
@@ -33,6 +45,7 @@ from storage.db import open_database
 from storage.users import get_or_create_user, set_language
 
 CHAT_TOKEN = "1000000:terminal-chat-not-a-real-telegram-token"
+DEMO_PHONE = "+37120000000"  # what the contact button shares in the terminal (a made-up number)
 BOT_USER = User(id=1000000, is_bot=True, first_name="ManaBalss", username="manabalss_bot")
 BOLD, ITALIC, RESET = "\033[1m", "\033[3m", "\033[0m"
 
@@ -73,6 +86,10 @@ class TerminalSession(BaseSession):
             return self._show(next(self.message_ids), method.text, method.reply_markup, edited=False)
         if isinstance(method, EditMessageText):
             return self._show(method.message_id, method.text, method.reply_markup, edited=True)
+        if isinstance(method, SendPhoto | SendDocument):
+            what = "photo" if isinstance(method, SendPhoto) else "document"
+            return self._show(next(self.message_ids), f"({what}) {method.caption or ''}", method.reply_markup,
+                              edited=False)
         if isinstance(method, EditMessageReplyMarkup):
             return True
         if isinstance(method, AnswerCallbackQuery):
@@ -81,18 +98,21 @@ class TerminalSession(BaseSession):
             return True
         return True  # commands menu and the like mean nothing in a terminal
 
-    def _show(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None, edited: bool) -> Message:
+    def _show(self, message_id: int, text: str, markup: Any, edited: bool) -> Message:
         print("\n" + ("─" * 60) + (" (edited)" if edited else ""))
         print(html_to_terminal(text, self.colour))
-        if isinstance(markup, InlineKeyboardMarkup):
+        rows = (markup.inline_keyboard if isinstance(markup, InlineKeyboardMarkup)
+                else markup.keyboard if isinstance(markup, ReplyKeyboardMarkup) else None)
+        if rows is not None:
             self.buttons = []
-            for row in markup.inline_keyboard:
+            for row in rows:
                 labels = []
                 for button in row:
                     self.buttons.append((message_id, button))
                     labels.append(f"[{len(self.buttons)}] {button.text}")
                 print("   ".join(labels))
-        return Message(message_id=message_id, date=datetime.now(UTC), text=text, reply_markup=markup,
+        inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+        return Message(message_id=message_id, date=datetime.now(UTC), text=text, reply_markup=inline,
                        chat=Chat(id=self.user_id, type="private"), from_user=BOT_USER)
 
 
@@ -138,6 +158,15 @@ async def run_chat(settings: Settings, *, language: str, user_id: int) -> None:
                 continue
             if line.isdigit() and 1 <= int(line) <= len(session.buttons):
                 message_id, button = session.buttons[int(line) - 1]
+                if isinstance(button, KeyboardButton):  # a reply keyboard's button sends a message
+                    if button.request_contact:
+                        print(f"  (shared the phone number {DEMO_PHONE}, made up for the terminal)")
+                        contact = Contact(phone_number=DEMO_PHONE, first_name=person.first_name, user_id=user_id)
+                        await feed(message=Message(message_id=0, date=datetime.now(UTC), chat=chat,
+                                                   from_user=person, contact=contact))
+                    else:
+                        await say(button.text)
+                    continue
                 if button.url:
                     print(f"  (link: {button.url})")
                     continue
