@@ -13,7 +13,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import groups
@@ -23,6 +22,7 @@ from bot.ui import group_screens as gs
 from bot.ui.respond import show
 from bot.ui.screens import Screen, stale_button_text, unknown_command
 from handlers.moderation import moderator_here
+from storage.db import AsyncSession
 from storage.models import User
 
 Clock = Callable[[], datetime]

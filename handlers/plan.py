@@ -10,7 +10,6 @@ from datetime import date, datetime
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import plan
@@ -19,6 +18,7 @@ from bot.ui import plan_screens as ps
 from bot.ui.respond import show
 from bot.ui.screens import Screen, unknown_command
 from handlers.moderation import moderator_here
+from storage.db import AsyncSession
 from storage.models import User
 
 Clock = Callable[[], datetime]

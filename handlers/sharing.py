@@ -10,7 +10,6 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, InlineQuery, InlineQueryResultsButton, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import sharing
@@ -19,6 +18,7 @@ from bot.ui import sharing_screens as ss
 from bot.ui.respond import show
 from bot.ui.screens import Screen, unknown_command
 from handlers.moderation import moderator_here
+from storage.db import AsyncSession
 from storage.models import User
 
 Clock = Callable[[], datetime]

@@ -17,6 +17,24 @@ Shape of the file (YAML shown; JSON with the same structure works too)::
           category: transparency            # one of the category keys
           title: {lv: ..., ru: ...}
           body: {lv: ..., ru: ...}          # at most 5,000 characters
+      plan:                                 # optional: the action plan's commitments
+        - key: early-public-participation   # like an idea key, unique
+          title: {lv: ..., ru: ...}
+          description: {lv: ..., ru: ...}
+          institution: {lv: Valsts kanceleja, ru: ...}
+          status: drafting                  # drafting, agreed, in_progress, done, dropped
+          milestones:
+            - {title: {lv: ...}, due: "2027-06-30", done: false, note: ...}   # done and note optional
+          ideas: [early-drafts-on-tap]      # keys of the ideas that fed it (one commitment per idea)
+      groups:                               # optional: working groups
+        - key: early-participation-group
+          commitment: early-public-participation   # or category: participation
+          title: {lv: ...}
+          description: {lv: ...}
+          capacity: 15                      # 1-500, default 20
+          status: forming                   # forming, meeting, finished
+          meetings:
+            - {starts_at: "2026-12-08T15:00:00+02:00", place: "Rīga"}       # or online: https://...
 
 Every localized text needs Latvian (lv) or Russian (ru), or both; English (en) is optional. A text given
 in one language only is allowed: the bot falls back to another language and marks it. Texts are taken

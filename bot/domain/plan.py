@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings
 from bot.domain.broadcasts import has_rights
 from bot.domain.campaign_file import COMMITMENT_STATUSES, TITLE_MAX_CHARS, CampaignSpec, CommitmentSpec
+from bot.domain.groups import groups_of_commitment
 from bot.domain.localized import localized_fields
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
@@ -106,8 +107,6 @@ async def commitment_card(session: AsyncSession, commitment_id: int, reader_id: 
     if commitment is None:
         return None
     milestones = (await store.milestones_of(session, [commitment_id]))[commitment_id]
-    from bot.domain.groups import groups_of_commitment  # groups build on the plan, not the other way round
-
     return CommitmentCard(
         commitment=commitment,
         milestones=milestones,

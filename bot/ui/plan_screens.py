@@ -15,6 +15,7 @@ from bot.domain import plan
 from bot.domain.localized import localized
 from bot.i18n import current_language, fmt_number
 from bot.ui import callbacks as cb
+from bot.ui.group_screens import group_button
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
 from storage.plan_models import Commitment, CommitmentStatus, Milestone
@@ -152,8 +153,6 @@ def commitment_screen(card: plan.CommitmentCard, language: str, today: date) -> 
         builder.row(InlineKeyboardButton(text=label,
                                          callback_data=cb.IdeaAction(act=cb.ACT_OPEN_NEW, id=idea.id).pack()))
     for group in card.groups:
-        from bot.ui.group_screens import group_button  # the groups' screens build on these
-
         builder.row(group_button(group, language))
     act, label = ((cb.PLAN_UNFOLLOW, _("🔕 Stop following")) if card.following
                   else (cb.PLAN_FOLLOW, _("🔔 Follow")))
