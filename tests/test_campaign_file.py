@@ -467,7 +467,7 @@ def test_unknown_field_lists_the_allowed_ones() -> None:
     assert problems_after(change) == [
         "campaign.title.de: unknown field (allowed: lv, ru, en)",
         "campaign.organizer: unknown field (allowed: slug, title, description, starts_at, ends_at, "
-        "categories, ideas, votes_revocable)",
+        "categories, ideas, votes_revocable, plan, groups)",
     ]
 
 
