@@ -79,30 +79,27 @@ async def join_button(query: CallbackQuery, callback_data: cb.Group, session: As
         await show(query, gs.ask_why())
 
 
-async def organisation_typed(message: Message, state: FSMContext, clock: Clock) -> None:
+async def _line_typed(message: Message, state: FSMContext, clock: Clock, key: str, next_step: State,
+                      prompt: Screen) -> None:
+    """The organisation's name or the role: one short line, then the next question."""
     if await _flow(state, clock) is None:
         await message.answer(gs.step_expired())
         return
-    organisation = groups.clean_line(message.text, groups.ORG_MAX)
-    if organisation is None:
+    line = groups.clean_line(message.text, groups.ORG_MAX)
+    if line is None:
         await message.answer(gs.line_problem(groups.ORG_MAX))
         return
-    await state.update_data(wg_org=organisation)
-    await state.set_state(JoinForm.role)
-    await show(message, gs.ask_role())
+    await state.update_data({key: line})
+    await state.set_state(next_step)
+    await show(message, prompt)
+
+
+async def organisation_typed(message: Message, state: FSMContext, clock: Clock) -> None:
+    await _line_typed(message, state, clock, "wg_org", JoinForm.role, gs.ask_role())
 
 
 async def role_typed(message: Message, state: FSMContext, clock: Clock) -> None:
-    if await _flow(state, clock) is None:
-        await message.answer(gs.step_expired())
-        return
-    role = groups.clean_line(message.text, groups.ORG_MAX)
-    if role is None:
-        await message.answer(gs.line_problem(groups.ORG_MAX))
-        return
-    await state.update_data(wg_role=role)
-    await state.set_state(JoinForm.why)
-    await show(message, gs.ask_why())
+    await _line_typed(message, state, clock, "wg_role", JoinForm.why, gs.ask_why())
 
 
 async def why_typed(message: Message, session: AsyncSession, user: User, state: FSMContext, clock: Clock) -> None:

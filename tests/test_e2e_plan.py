@@ -13,23 +13,17 @@ from bot.domain.campaigns import import_campaign
 from bot.ui import callbacks as cb
 from storage.models import AuditEntry, Idea
 from storage.plan_models import Commitment, CommitmentFollow, IdeaCommitment, Milestone, PlanEvent
-from tests.conftest import App, load_example
+from tests.conftest import App
 from tests.i18n_helpers import t
+from tests.staff_app import app_with_admin
 
 ADMIN = 7101
 
 
 @pytest.fixture
 async def plan_app(fake_telegram, sqlite_sessions, clock):
-    await load_example(sqlite_sessions)
-    application = App(fake_telegram, sqlite_sessions, clock, admin_ids=frozenset({ADMIN}),
-                      rate_limit_per_minute=10_000)
-    yield application
-    await application.close()
-    assert not fake_telegram.unanswered_callbacks(), fake_telegram.unanswered_callbacks()
-    refused = [call for call in fake_telegram.requests
-               if not call.ok and "message is not modified" not in (call.description or "")]
-    assert not refused, [(call.method, call.description) for call in refused]
+    async for application in app_with_admin(fake_telegram, sqlite_sessions, clock, ADMIN):
+        yield application
 
 
 async def commitment(app: App, key: str) -> Commitment:

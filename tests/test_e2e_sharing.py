@@ -11,20 +11,17 @@ from PIL import Image
 from sqlmodel import select
 
 from storage.models import Idea, User
-from tests.conftest import App, load_example
+from tests.conftest import App
 from tests.i18n_helpers import t
+from tests.staff_app import app_with_admin
 
 ADMIN = 7301
 
 
 @pytest.fixture
 async def share_app(fake_telegram, sqlite_sessions, clock):
-    await load_example(sqlite_sessions)
-    application = App(fake_telegram, sqlite_sessions, clock, admin_ids=frozenset({ADMIN}))
-    yield application
-    await application.close()
-    refused = [call for call in fake_telegram.requests if not call.ok]
-    assert not refused, [(call.method, call.description) for call in refused]
+    async for application in app_with_admin(fake_telegram, sqlite_sessions, clock, ADMIN):
+        yield application
 
 
 async def idea_by_key(app: App, key: str) -> Idea:

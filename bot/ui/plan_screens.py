@@ -13,6 +13,7 @@ from babel.dates import format_date
 
 from bot.domain import plan
 from bot.domain.localized import localized
+from bot.domain.plan_news import MILESTONE_OVERDUE, PlanNewsItem
 from bot.i18n import current_language, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.group_screens import group_button
@@ -221,3 +222,27 @@ def link_answer(result: plan.PlanResult, language: str) -> str:
                                                                                      title=idea_title)
     return _("✅ Idea #{id} “{title}” is linked to commitment #{commitment}.").format(
         id=result.idea.id, title=idea_title, commitment=result.commitment.id)
+
+
+# ------------------------------------------------------------------ in the weekly news
+
+def plan_news_lines(items: list[PlanNewsItem], language: str) -> tuple[list[str], list[InlineKeyboardButton]]:
+    """The action plan's part of a resident's weekly news: what happened to the commitments they follow or whose
+    ideas they support; one button per commitment."""
+    lines = ["", _("📈 <b>The action plan</b>")]
+    buttons: dict[int, InlineKeyboardButton] = {}
+    for item in items:
+        title = escape(shorten(text_of(item.commitment, "title", language), 90))
+        if item.kind == MILESTONE_OVERDUE:
+            event = _("⚠️ overdue: {milestone} ({date})").format(
+                milestone=escape(text_of(item.milestone, "title", language)), date=day(item.milestone.due_date))
+        elif item.milestone is not None:
+            event = _("✅ milestone done: {milestone}").format(
+                milestone=escape(text_of(item.milestone, "title", language)))
+        else:
+            event = _("status: {status}").format(status=status_words(item.status))
+        lines += [f"• <b>{title}</b>", f"   {event}"]
+        if item.note:
+            lines.append("   📝 " + escape(shorten(item.note, 150)))
+        buttons.setdefault(item.commitment.id, commitment_button(item.commitment, language))
+    return lines, list(buttons.values())
