@@ -36,9 +36,12 @@ async def get_group(session: AsyncSession, group_id: int) -> WorkingGroup | None
 
 
 async def lock_group(session: AsyncSession, group_id: int) -> WorkingGroup | None:
-    """The group locked until commit (PostgreSQL): two sign-ups for its last place, or a moderator finishing it
-    while someone joins, happen one after the other."""
-    query = select(WorkingGroup).where(WorkingGroup.id == group_id).with_for_update()
+    """The group, locked until commit: two decisions on its last place, or a moderator finishing it while someone
+    joins, happen one after the other. A no-op UPDATE takes the lock on both databases (on SQLite, the write
+    lock: a SELECT ... FOR UPDATE would not)."""
+    await session.exec(update(WorkingGroup).where(WorkingGroup.id == group_id)
+                       .values(capacity=WorkingGroup.capacity))
+    query = select(WorkingGroup).where(WorkingGroup.id == group_id)
     return (await session.exec(query.execution_options(populate_existing=True))).first()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
@@ -32,9 +32,11 @@ async def get_commitment(session: AsyncSession, commitment_id: int) -> Commitmen
 
 
 async def lock_commitment(session: AsyncSession, commitment_id: int) -> Commitment | None:
-    """The commitment, locked against a second moderator's change until commit (PostgreSQL; SQLite has one
-    writer anyway)."""
-    query = select(Commitment).where(Commitment.id == commitment_id).with_for_update()
+    """The commitment, locked against a second moderator's change until commit. A no-op UPDATE takes the lock
+    on both databases (on SQLite, the write lock, which a SELECT would not)."""
+    await session.exec(update(Commitment).where(Commitment.id == commitment_id)
+                       .values(position=Commitment.position))
+    query = select(Commitment).where(Commitment.id == commitment_id)
     return (await session.exec(query.execution_options(populate_existing=True))).first()
 
 
