@@ -19,11 +19,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import digest_jobs
 from bot.config import Settings
 from bot.domain import broadcasts as bc
+from bot.domain import texts
 from bot.job_context import JobContext
 from bot.ui import broadcast_screens as bs
 from bot.ui import screens
@@ -31,7 +31,8 @@ from bot.ui.broadcast_screens import BroadcastButton, BroadcastStep
 from bot.ui.respond import show
 from bot.ui.screens import Screen
 from handlers.moderation import moderator_here
-from storage.db import SessionFactory, session_factory
+from handlers.moderation_args import parse_idea_id
+from storage.db import AsyncSession, SessionFactory, session_factory
 from storage.models import User
 
 Clock = Callable[[], datetime]
@@ -138,7 +139,7 @@ async def idea_typed(message: Message, session: AsyncSession, user: User, settin
     if await _flow_data(state, clock) is None:
         await _expired(message)
         return
-    idea_id = bc.parse_idea_number(message.text)
+    idea_id = parse_idea_id(message.text)
     audience = bc.supporters_audience(idea_id) if idea_id is not None else None
     if audience is None:
         await show(message, Screen(bs.idea_number_needed()))
@@ -163,7 +164,7 @@ async def text_typed(message: Message, session: AsyncSession, user: User, settin
         await _expired(message)
         return
     audience = bc.parse_audience(data.get("bc_audience"))
-    checked = bc.check_text(message.text)
+    checked = texts.check_broadcast(message.text)
     if checked.problem is not None:
         await show(message, Screen(bs.text_problem(checked)))
         return

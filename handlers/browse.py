@@ -8,12 +8,12 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import ideas
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 

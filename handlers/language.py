@@ -7,12 +7,12 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import ideas, residents
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 

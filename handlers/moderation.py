@@ -17,16 +17,20 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Chat, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.domain import lifecycle, staff, texts
 from bot.domain import moderation as mod
+from bot.domain import subscriptions as subs
+from bot.domain.lifecycle import Outcome
 from bot.i18n import LANGUAGES
 from bot.ui import moderation_screens as ms
 from bot.ui import screens
 from bot.ui.moderation_screens import Mod, NotifyToggle
 from bot.ui.respond import show
 from bot.ui.screens import Screen
+from handlers import moderation_args as parse
+from storage.db import AsyncSession
 from storage.models import User
 
 Clock = Callable[[], datetime]
@@ -52,7 +56,7 @@ def _allowed_chat(chat: Chat | None, settings: Settings) -> bool:
 
 async def moderator_here(event: Message | CallbackQuery, settings: Settings, user: User | None = None) -> bool:
     """The router's filter: a moderator (not banned), in a private chat or in the moderators' chat."""
-    if not mod.is_moderator(user, settings.admin_ids):
+    if not lifecycle.is_moderator(user, settings.admin_ids):
         return False
     chat = event.chat if isinstance(event, Message) else (event.message.chat if event.message else None)
     return _allowed_chat(chat, settings)
@@ -110,10 +114,10 @@ async def _ask(query: CallbackQuery, screen: Screen) -> None:
 async def _answer(event: Message | CallbackQuery, result: mod.ActionResult, idea_id: int, language: str, *,
                   into_id: int | None = None, quiet: bool = False) -> None:
     """The card as it is now with a line on what happened; a button press also gets that line as its alert."""
-    if result.outcome is mod.Outcome.NO_RIGHTS:  # rights taken away between the filter and the domain
+    if result.outcome is Outcome.NO_RIGHTS:  # rights taken away between the filter and the domain
         await _not_for_you(event)
         return
-    notice = None if quiet and result.outcome is mod.Outcome.DONE else ms.action_answer(result, idea_id, into_id)
+    notice = None if quiet and result.outcome is Outcome.DONE else ms.action_answer(result, idea_id, into_id)
     if result.card is not None:
         screen = ms.card_screen(result.card, language, await _bot_username(event), notice)
     else:
@@ -146,7 +150,7 @@ async def pending_command(message: Message, session: AsyncSession, user: User, s
                           state: FSMContext) -> None:
     await _leave_flow(state)
     language = user.language
-    found = await mod.queue(session, settings, user.id)
+    found = await staff.queue(session, settings, user.id)
     if found is None:
         await _not_for_you(message)
         return
@@ -156,7 +160,7 @@ async def pending_command(message: Message, session: AsyncSession, user: User, s
 async def idea_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                        settings: Settings, state: FSMContext) -> None:
     await _leave_flow(state)
-    idea_id = mod.parse_idea_id(command.args)
+    idea_id = parse.idea_id(command.args)
     if idea_id is None:
         await show(message, Screen(ms.usage("idea")))
         return
@@ -178,7 +182,7 @@ async def open_from_link(message: Message, command: CommandObject, session: Asyn
 async def publish_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                           settings: Settings, clock: Clock, state: FSMContext, i18n: I18n) -> None:
     await _leave_flow(state)
-    idea_id = mod.parse_idea_id(command.args)
+    idea_id = parse.idea_id(command.args)
     if idea_id is None:
         await show(message, Screen(ms.usage("publish")))
         return
@@ -190,7 +194,7 @@ async def publish_command(message: Message, command: CommandObject, session: Asy
 async def reject_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                          settings: Settings, clock: Clock, state: FSMContext, i18n: I18n) -> None:
     await _leave_flow(state)
-    args = mod.parse_reject(command.args)
+    args = parse.reject(command.args)
     if args is None:
         await show(message, Screen(ms.usage("reject")))
         return
@@ -203,7 +207,7 @@ async def reject_command(message: Message, command: CommandObject, session: Asyn
 async def merge_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                         settings: Settings, clock: Clock, state: FSMContext, i18n: I18n) -> None:
     await _leave_flow(state)
-    args = mod.parse_merge(command.args)
+    args = parse.merge(command.args)
     if args is None:
         await show(message, Screen(ms.usage("merge")))
         return
@@ -216,7 +220,7 @@ async def merge_command(message: Message, command: CommandObject, session: Async
 async def status_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                          settings: Settings, clock: Clock, state: FSMContext, i18n: I18n) -> None:
     await _leave_flow(state)
-    args = mod.parse_status(command.args)
+    args = parse.status(command.args)
     if args is None:
         await show(message, Screen(ms.usage("status")))
         return
@@ -229,13 +233,13 @@ async def status_command(message: Message, command: CommandObject, session: Asyn
 async def translate_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                             settings: Settings, state: FSMContext) -> None:
     await _leave_flow(state)
-    idea_id = mod.parse_idea_id(command.args)
+    idea_id = parse.idea_id(command.args)
     if idea_id is None:
         await show(message, Screen(ms.usage("translate")))
         return
     language = user.language
     result = await mod.prepare(session, settings, user.id, idea_id, "edit")
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(message, result, idea_id, language)
         return
     await show(message, ms.edit_language_screen(result.card))
@@ -245,12 +249,12 @@ async def _user_command(message: Message, command: CommandObject, session: Async
                         settings: Settings, clock: Clock, state: FSMContext, banned: bool) -> None:
     await _leave_flow(state)
     name = "ban" if banned else "unban"
-    target_id = mod.parse_user_id(command.args)
+    target_id = parse.user_id(command.args)
     if target_id is None:
         await show(message, Screen(ms.usage(name)))
         return
-    result = await mod.set_banned(session, settings, user.id, target_id, banned, clock())
-    if result.outcome is mod.Outcome.NO_RIGHTS:
+    result = await staff.set_banned(session, settings, user.id, target_id, banned, clock())
+    if result.outcome is Outcome.NO_RIGHTS:
         await _not_for_you(message)
         return
     await show(message, Screen(ms.user_action_answer(result, name)))
@@ -269,20 +273,20 @@ async def unban_command(message: Message, command: CommandObject, session: Async
 async def moderators_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                              settings: Settings, clock: Clock, state: FSMContext) -> None:
     await _leave_flow(state)
-    args = mod.parse_moderators(command.args)
+    args = parse.moderators(command.args)
     if args is None:
         await show(message, Screen(ms.usage("moderators")))
         return
     verb, target_id = args
     if verb == "list":
-        found = await mod.moderator_list(session, settings, user.id)
+        found = await staff.moderator_list(session, settings, user.id)
         if found is None:
             await _not_for_you(message)
             return
         await show(message, ms.moderators_screen(found))
         return
-    result = await mod.set_moderator(session, settings, user.id, target_id, verb == "add", clock())
-    if result.outcome is mod.Outcome.NO_RIGHTS:
+    result = await staff.set_moderator(session, settings, user.id, target_id, verb == "add", clock())
+    if result.outcome is Outcome.NO_RIGHTS:
         await _not_for_you(message)
         return
     await show(message, Screen(ms.user_action_answer(result, verb)))
@@ -291,7 +295,7 @@ async def moderators_command(message: Message, command: CommandObject, session: 
 async def stats_command(message: Message, session: AsyncSession, user: User, settings: Settings,
                         state: FSMContext) -> None:
     await _leave_flow(state)
-    found = await mod.stats(session, settings, user.id)
+    found = await staff.stats(session, settings, user.id)
     if found is None:
         await _not_for_you(message)
         return
@@ -301,11 +305,11 @@ async def stats_command(message: Message, session: AsyncSession, user: User, set
 async def audit_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                         settings: Settings, state: FSMContext) -> None:
     await _leave_flow(state)
-    args = mod.parse_audit(command.args)
+    args = parse.audit(command.args)
     if args is None:
         await show(message, Screen(ms.usage("audit")))
         return
-    found = await mod.audit(session, settings, user.id, *args)
+    found = await staff.audit(session, settings, user.id, *args)
     if found is None:
         await _not_for_you(message)
         return
@@ -335,7 +339,7 @@ async def reject_button(query: CallbackQuery, callback_data: Mod, session: Async
     """Reject: first the choice of a reason."""
     language = user.language
     result = await mod.prepare(session, settings, user.id, callback_data.id, "reject", seen_version=callback_data.v)
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(query, result, callback_data.id, language)
         return
     await show(query, ms.reject_reasons_screen(result.card, language))
@@ -343,11 +347,12 @@ async def reject_button(query: CallbackQuery, callback_data: Mod, session: Async
 
 async def reason_button(query: CallbackQuery, callback_data: Mod, session: AsyncSession, user: User,
                         settings: Settings, clock: Clock, i18n: I18n) -> None:
-    if callback_data.r not in mod.REJECT_REASONS:
+    if callback_data.r not in lifecycle.REJECT_REASONS:
         await _not_for_you(query)  # a forged reason
         return
     language = user.language
-    result = await mod.reject(session, settings, user.id, callback_data.id, mod.reason_note(callback_data.r), clock(),
+    note = lifecycle.reason_note(callback_data.r)
+    result = await mod.reject(session, settings, user.id, callback_data.id, note, clock(),
                               seen_version=callback_data.v, renderer=_renderer(i18n))
     await _answer(query, result, callback_data.id, language)
 
@@ -356,7 +361,7 @@ async def type_reason_button(query: CallbackQuery, callback_data: Mod, session: 
                              settings: Settings, clock: Clock, state: FSMContext) -> None:
     language = user.language
     result = await mod.prepare(session, settings, user.id, callback_data.id, "reject", seen_version=callback_data.v)
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(query, result, callback_data.id, language)
         return
     await _leave_flow(state)
@@ -368,7 +373,7 @@ async def edit_button(query: CallbackQuery, callback_data: Mod, session: AsyncSe
                       settings: Settings) -> None:
     language = user.language
     result = await mod.prepare(session, settings, user.id, callback_data.id, "edit", seen_version=callback_data.v)
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(query, result, callback_data.id, language)
         return
     await show(query, ms.edit_language_screen(result.card))
@@ -381,13 +386,13 @@ async def edit_language_button(query: CallbackQuery, callback_data: Mod, session
         return
     language = user.language
     result = await mod.prepare(session, settings, user.id, callback_data.id, "edit", seen_version=callback_data.v)
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(query, result, callback_data.id, language)
         return
     await _leave_flow(state)
     await _enter_flow(state, ModerationForm.title, clock, mod_idea=callback_data.id, mod_version=callback_data.v,
                       mod_lang=callback_data.r)
-    await _ask(query, ms.title_prompt(result.card.idea, callback_data.r, mod.text_limits()["title"],
+    await _ask(query, ms.title_prompt(result.card.idea, callback_data.r, texts.text_limits()["title"],
                                       _mention(query)))
 
 
@@ -395,7 +400,7 @@ async def duplicate_button(query: CallbackQuery, callback_data: Mod, session: As
                            settings: Settings, clock: Clock, state: FSMContext) -> None:
     language = user.language
     result = await mod.prepare(session, settings, user.id, callback_data.id, "merge", seen_version=callback_data.v)
-    if result.outcome is not mod.Outcome.DONE:
+    if result.outcome is not Outcome.DONE:
         await _answer(query, result, callback_data.id, language)
         return
     await _leave_flow(state)
@@ -425,7 +430,7 @@ async def duplicate_typed(message: Message, session: AsyncSession, user: User, s
     if data is None:
         await show(message, Screen(ms.step_expired()))
         return
-    into_id = mod.parse_idea_id(message.text)
+    into_id = parse.idea_id(message.text)
     if into_id is None:
         await show(message, Screen(ms.duplicate_number_needed()))
         return
@@ -447,16 +452,16 @@ async def title_typed(message: Message, session: AsyncSession, user: User, setti
     idea_id, text_language = int(data["mod_idea"]), str(data["mod_lang"])
     step = await mod.title_step(session, settings, user.id, idea_id, text_language, message.text,
                                 seen_version=int(data["mod_version"]))
-    if step.result.outcome is mod.Outcome.BAD_TEXT:
+    if step.result.outcome is Outcome.BAD_TEXT:
         await show(message, Screen(ms.text_problem("title", step.result.problem_detail)))
         return
-    if step.result.outcome is not mod.Outcome.DONE:
+    if step.result.outcome is not Outcome.DONE:
         await _leave_flow(state)
         await _answer(message, step.result, idea_id, language)
         return
     await state.update_data(mod_title=step.title.text if step.title is not None else None)
     await state.set_state(ModerationForm.body)
-    await show(message, ms.body_prompt(step.result.card.idea, text_language, mod.text_limits()["body"],
+    await show(message, ms.body_prompt(step.result.card.idea, text_language, texts.text_limits()["body"],
                                        _mention(message)))
 
 
@@ -470,7 +475,7 @@ async def body_typed(message: Message, session: AsyncSession, user: User, settin
     idea_id = int(data["mod_idea"])
     result = await mod.edit_texts(session, settings, user.id, idea_id, str(data["mod_lang"]), data.get("mod_title"),
                                   message.text, clock(), seen_version=int(data["mod_version"]))
-    if result.outcome is mod.Outcome.BAD_TEXT and result.problem == "body":
+    if result.outcome is Outcome.BAD_TEXT and result.problem == "body":
         await show(message, Screen(ms.text_problem("body", result.problem_detail)))
         return
     await _leave_flow(state)
@@ -480,13 +485,13 @@ async def body_typed(message: Message, session: AsyncSession, user: User, settin
 # ------------------------------------------------------------------ residents: status notifications
 
 async def notifications_command(message: Message, session: AsyncSession, user: User) -> None:
-    await show(message, ms.notifications_screen(await mod.status_notifications_on(session, user.id)))
+    await show(message, ms.notifications_screen(await subs.status_notifications_on(session, user.id)))
 
 
 async def notifications_button(query: CallbackQuery, callback_data: NotifyToggle, session: AsyncSession,
                                user: User) -> None:
     on = bool(callback_data.on)
-    await mod.set_status_notifications(session, user.id, on)
+    await subs.set_status_notifications(session, user.id, on)
     if callback_data.src == "n" and not on:
         # Under a notification: keep the message, say how to turn them back on.
         await query.answer(ms.notifications_off_alert(), show_alert=True)

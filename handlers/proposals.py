@@ -12,13 +12,13 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain import proposals
+from bot.domain import proposals, texts
 from bot.ui import callbacks as cb
 from bot.ui import proposal_screens as screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
@@ -64,7 +64,7 @@ async def pick_category(query: CallbackQuery, callback_data: cb.Proposal, state:
 
 async def receive_title(message: Message, state: FSMContext, session: AsyncSession, user: User,
                         clock: Callable[[], datetime]) -> None:
-    checked = proposals.check_title(message.text)
+    checked = texts.check_title(message.text)
     if checked.problem is not None:
         await message.answer(screens.text_problem(checked, "title"))
         return
@@ -79,7 +79,7 @@ async def receive_title(message: Message, state: FSMContext, session: AsyncSessi
 
 async def receive_body(message: Message, state: FSMContext, session: AsyncSession, user: User,
                        clock: Callable[[], datetime]) -> None:
-    checked = proposals.check_body(message.text)
+    checked = texts.check_body(message.text)
     if checked.problem is not None:
         await message.answer(screens.text_problem(checked, "body"))
         return

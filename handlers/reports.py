@@ -7,13 +7,13 @@ from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import ideas, reports
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 

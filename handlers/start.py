@@ -9,13 +9,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import ideas
 from bot.domain.rules import parse_start_payload
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import ideas
@@ -20,6 +19,7 @@ from bot.ui import screens
 from bot.ui import subscription_screens as ss
 from bot.ui.respond import show
 from bot.ui.subscription_screens import Subs
+from storage.db import AsyncSession
 from storage.models import User
 
 

@@ -342,7 +342,7 @@ async def test_the_deep_link_opens_the_card_for_moderators_only(mod_app):
 
 
 async def test_new_proposals_are_posted_to_each_admin_when_there_is_no_moderators_chat(mod_app):
-    from bot.domain.moderation import announce_proposal
+    from bot.domain.announcements import announce_proposal
 
     idea_id = await proposal(mod_app, 4001)
     async with mod_app.sessions() as session:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.moderation import Outgoing
+from bot.domain.outgoing import Outgoing
 from storage import digests as store
 from storage import ideas as idea_store
 from storage.models import LANGUAGES, VISIBLE_STATUSES, Campaign, Category, Idea, IdeaStatus, StatusChange

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.moderation import announce_hidden
+from bot.domain.announcements import announce_hidden
 from storage import ideas as idea_store
 from storage import reports as report_store
 from storage.models import User

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import broadcasts as bc
+from bot.domain import texts
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
@@ -126,13 +127,14 @@ def text_prompt(audience: bc.Audience, recipients: int) -> Screen:
             audience=escape(audience_name(audience)), recipients=recipients_text(recipients)),
         "",
         _("✍️ Now send the announcement as one message (at most {max} characters). It is sent exactly as you "
-          "type it, without formatting. You will see a preview first.").format(max=fmt_number(bc.MAX_TEXT_LENGTH)),
+          "type it, without formatting. You will see a preview first.").format(
+            max=fmt_number(texts.BROADCAST_MAX_LENGTH)),
         _("/cancel to stop."),
     ]
     return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[[_cancel_button()]]))
 
 
-def text_problem(checked: bc.CheckedText) -> str:
+def text_problem(checked: texts.BroadcastText) -> str:
     if checked.problem == "too_long":
         text = _("The announcement is too long: {length} characters, at most {max}.").format(
             length=fmt_number(checked.length), max=fmt_number(checked.maximum))

@@ -15,7 +15,7 @@ from babel.dates import format_skeleton
 
 from bot.domain.digests import NEWS_LIMIT, Digest, DigestItem, NewsItem
 from bot.domain.localized import localized
-from bot.domain.moderation import Outgoing
+from bot.domain.outgoing import Outgoing
 from bot.i18n import RIGA, current_language, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.moderation_screens import NotifyToggle

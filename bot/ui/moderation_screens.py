@@ -20,14 +20,17 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain import lifecycle, staff
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
+from bot.domain.lifecycle import Outcome
 from bot.domain.localized import localized
+from bot.domain.outgoing import Outgoing
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
-from bot.ui.text import escape, shorten, utf16_length
+from bot.ui.text import escape, shorten, visible_length
 from storage.models import Idea, IdeaStatus
 
 S = IdeaStatus
@@ -107,10 +110,6 @@ def _title(row: object, language: str) -> str:
 
 # ------------------------------------------------------------------ the moderation card
 
-def _visible_length(html_text: str) -> int:
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
-
-
 def _fit(texts: list[str], budget: int) -> list[str]:
     """Shorten the longest texts first so that together they take at most `budget` characters."""
     budget = max(budget, 60 * len(texts))
@@ -166,7 +165,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     fixed = head + tail + [f"<b>{code.upper()}</b> {escape(title or '')}" for code, title, _body in texts_present]
     if missing:
         fixed.append(_("Not translated yet: {languages}").format(languages=", ".join(c.upper() for c in missing)))
-    budget = CARD_LIMIT - _visible_length("\n".join(fixed)) - 8 * len(texts_present)
+    budget = CARD_LIMIT - visible_length("\n".join(fixed)) - 8 * len(texts_present)
     bodies = _fit([body or "" for _code, _title, body in texts_present], budget)
 
     lines = list(head)
@@ -188,10 +187,10 @@ def card_markup(card: mod.ModerationCard, bot_username: str) -> InlineKeyboardMa
         return InlineKeyboardButton(text=text, callback_data=Mod(act=act, id=idea.id, v=idea.version).pack())
 
     decisions = []
-    if mod.can_transition(idea.status, S.PUBLISHED, republish=True) or (
+    if lifecycle.can_transition(idea.status, S.PUBLISHED, republish=True) or (
             idea.hidden and idea.status not in (S.PENDING, S.REJECTED, S.MERGED)):
         decisions.append(button(_("✅ Publish"), MOD_PUBLISH))
-    if mod.can_transition(idea.status, S.REJECTED):
+    if lifecycle.can_transition(idea.status, S.REJECTED):
         decisions.append(button(_("❌ Reject"), MOD_REJECT))
     builder = InlineKeyboardBuilder()
     if decisions:
@@ -199,7 +198,7 @@ def card_markup(card: mod.ModerationCard, bot_username: str) -> InlineKeyboardMa
     others = []
     if idea.status != S.MERGED:
         others.append(button(_("✏️ Edit text"), MOD_EDIT))
-    if mod.can_transition(idea.status, S.MERGED):
+    if lifecycle.can_transition(idea.status, S.MERGED):
         others.append(button(_("🔁 Duplicate of…"), MOD_DUPLICATE))
     if others:
         builder.row(*others)
@@ -225,7 +224,7 @@ def reject_reasons_screen(card: mod.ModerationCard, language: str) -> Screen:
         _("Choose the reason. The author will see it."),
     ])
     builder = InlineKeyboardBuilder()
-    for code in mod.REJECT_REASONS:
+    for code in lifecycle.REJECT_REASONS:
         builder.row(InlineKeyboardButton(
             text=reason_label(code), callback_data=Mod(act=MOD_REASON, id=idea.id, v=idea.version, r=code).pack()))
     builder.row(InlineKeyboardButton(
@@ -297,7 +296,7 @@ def body_prompt(idea: Idea, language: str, limits: tuple[int, int], mention: str
 
 
 def text_problem(what: str, checked) -> str:
-    """Why a title or text was refused (checked: bot.domain.proposals.CheckedText)."""
+    """Why a title or text was refused (checked: bot.domain.texts.CheckedText)."""
     problem = str(checked.problem)
     if problem == "too_long":
         message = (_("The title is too long: {length} characters, at most {max}.") if what == "title" else
@@ -325,7 +324,7 @@ def action_answer(result: mod.ActionResult, idea_id: int, into_id: int | None = 
     """One line about what happened (or why nothing did), for above the card or as a button's alert."""
     outcome, card = result.outcome, result.card
     current = card.idea.status if card else None
-    if outcome is mod.Outcome.DONE:
+    if outcome is Outcome.DONE:
         action = result.action
         if action == "publish":
             text = _("✅ Idea #{id} is published.")
@@ -345,32 +344,32 @@ def action_answer(result: mod.ActionResult, idea_id: int, into_id: int | None = 
             return _("📋 Idea #{id} is now: {status}.").format(
                 id=idea_id, status=status_name(result.status)) + _notified(result)
         return text.format(id=idea_id) + _notified(result)
-    if outcome is mod.Outcome.NOT_FOUND:
+    if outcome is Outcome.NOT_FOUND:
         return _("😕 There is no idea #{id}.").format(id=idea_id)
-    if outcome is mod.Outcome.TARGET_NOT_FOUND:
+    if outcome is Outcome.TARGET_NOT_FOUND:
         return _("😕 There is no idea #{id}.").format(id=into_id)
-    if outcome is mod.Outcome.SAME_IDEA:
+    if outcome is Outcome.SAME_IDEA:
         return _("An idea cannot be a duplicate of itself.")
-    if outcome is mod.Outcome.TARGET_NOT_PUBLIC:
+    if outcome is Outcome.TARGET_NOT_PUBLIC:
         return _("🚫 Idea #{into} is not public, so it cannot take supporters. Choose a published idea.").format(
             into=into_id)
-    if outcome is mod.Outcome.ALREADY:
+    if outcome is Outcome.ALREADY:
         if result.action == "merge" and card is not None and card.merged_into is not None:
             return _("ℹ️ Idea #{id} is already merged into idea #{into}: another moderator was quicker.").format(
                 id=idea_id, into=card.merged_into.id)
         return _("ℹ️ Idea #{id} is already {status}: another moderator was quicker.").format(
             id=idea_id, status=status_name(current or result.status or ""))
-    if outcome is mod.Outcome.CHANGED:
+    if outcome is Outcome.CHANGED:
         return _("⚠️ Another moderator changed idea #{id} meanwhile, so nothing was done. "
                  "Here it is as it is now.").format(id=idea_id)
-    if outcome is mod.Outcome.NOT_ALLOWED and result.action in ("edit", "translate"):
+    if outcome is Outcome.NOT_ALLOWED and result.action in ("edit", "translate"):
         return _("🚫 Idea #{id} is {current}: its texts can no longer be edited.").format(
             id=idea_id, current=status_name(current or ""))
-    if outcome is mod.Outcome.NOT_ALLOWED:
+    if outcome is Outcome.NOT_ALLOWED:
         wanted = status_name(result.status) if result.status else ""
         return _("🚫 Idea #{id} is {current}: it cannot become “{wanted}”.").format(
             id=idea_id, current=status_name(current or ""), wanted=wanted)
-    if outcome is mod.Outcome.BAD_TEXT:
+    if outcome is Outcome.BAD_TEXT:
         return text_problem(result.problem, result.problem_detail)
     return _("🚫 Only moderators can do this.")
 
@@ -387,19 +386,19 @@ def alert(text: str) -> str:
     return shorten(html.unescape(re.sub(r"<[^>]+>", "", text)), CALLBACK_ANSWER_LIMIT)
 
 
-def user_action_answer(result: mod.UserActionResult, command: str) -> str:
+def user_action_answer(result: staff.UserActionResult, command: str) -> str:
     """Answers to /ban, /unban and /moderators add|remove."""
     user_id = result.user_id
     outcome = result.outcome
-    if outcome is mod.Outcome.PROTECTED:
+    if outcome is Outcome.PROTECTED:
         return _("🚫 {user} is an admin (ADMIN_IDS): admins cannot be banned or removed here.").format(user=user_id)
-    if outcome is mod.Outcome.SELF:
+    if outcome is Outcome.SELF:
         return _("🚫 You cannot do this to yourself.")
-    if outcome is mod.Outcome.ADMINS_ONLY:
+    if outcome is Outcome.ADMINS_ONLY:
         return _("🚫 Only an admin can do this.")
-    if outcome is mod.Outcome.NO_RIGHTS:
+    if outcome is Outcome.NO_RIGHTS:
         return _("🚫 Only moderators can do this.")
-    done = outcome is mod.Outcome.DONE
+    done = outcome is Outcome.DONE
     texts = {
         "ban": (_("🚫 Resident {user} is banned: they can no longer propose, support or report ideas."),
                 _("Resident {user} is already banned.")),
@@ -424,7 +423,7 @@ def usage(command: str) -> str:
         "moderators": _("Usage: /moderators add USER_ID, /moderators remove USER_ID, or /moderators to list them"),
         "audit": _("Usage: /audit N for idea N, or /audit user USER_ID for a resident"),
     }
-    return "🛈 " + texts[command].format(codes=", ".join(mod.STATUS_COMMAND_CODES))
+    return "🛈 " + texts[command].format(codes=", ".join(lifecycle.STATUS_COMMAND_CODES))
 
 
 def moderator_help() -> str:
@@ -451,7 +450,7 @@ def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=label, callback_data=Mod(act=MOD_CARD, id=idea.id, v=idea.version).pack())
 
 
-def queue_screen(queue: mod.Queue, language: str) -> Screen:
+def queue_screen(queue: staff.Queue, language: str) -> Screen:
     lines = [_("🗂 <b>Waiting for moderators</b>")]
     builder = InlineKeyboardBuilder()
     if not queue.pending_total and not queue.hidden_total:
@@ -484,7 +483,7 @@ def _short_value(value: object) -> str:
     return escape(shorten(str(value), 60))
 
 
-def audit_screen(log: mod.AuditLog) -> Screen:
+def audit_screen(log: staff.AuditLog) -> Screen:
     if log.subject == "user":
         head = _("📜 <b>Audit log of resident {id}</b>").format(id=log.subject_id)
     else:
@@ -503,7 +502,7 @@ def audit_screen(log: mod.AuditLog) -> Screen:
             lines.append(f"   {escape(key)}: {_short_value(before.get(key))} → {_short_value(after.get(key))}")
         blocks.append("\n".join(lines))
     # The newest entries matter most: drop the oldest while the text is too long.
-    while len(blocks) > 1 and _visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
+    while len(blocks) > 1 and visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
         blocks.pop(0)
     shown = [head]
     if log.total > len(blocks):
@@ -528,7 +527,7 @@ def stats_screen(stats: Stats) -> Screen:
     return Screen("\n".join(lines))
 
 
-def moderators_screen(found: mod.ModeratorList) -> Screen:
+def moderators_screen(found: staff.ModeratorList) -> Screen:
     lines = [_("🛡 <b>Moderators</b>")]
     lines.append(_("Admins (ADMIN_IDS): {ids}").format(
         ids=", ".join(f"<code>{admin_id}</code>" for admin_id in found.admin_ids) or "—"))
@@ -634,21 +633,21 @@ class ScreensRenderer:
         with i18n.context(), i18n.use_locale(language):
             yield
 
-    def status_notice(self, idea: Idea, language: str, is_author: bool) -> mod.Outgoing:
+    def status_notice(self, idea: Idea, language: str, is_author: bool) -> Outgoing:
         with self._locale(language):
             screen = status_notice(idea, language, is_author)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
-    def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> mod.Outgoing:
+    def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> Outgoing:
         with self._locale(language):
             screen = merge_notice(idea, target, language, is_author)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
     def moderation_post(self, card: mod.ModerationCard, language: str, bot_username: str,
-                        event: str) -> mod.Outgoing:
+                        event: str) -> Outgoing:
         with self._locale(language):
             screen = moderation_post(card, language, bot_username, event)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
 
 mod.set_default_renderer(ScreensRenderer())

@@ -8,7 +8,8 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.localized import localized
-from bot.domain.proposals import CheckedText, ProposalRefusal, TextProblem
+from bot.domain.proposals import ProposalRefusal
+from bot.domain.texts import CheckedText, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen, idea_text_lines, main_menu_markup, supporters_text

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
+
+from bot.domain.texts import utf16_length
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units, counted after HTML entities are parsed
 
@@ -12,8 +15,9 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def visible_length(html_text: str) -> int:
+    """Length of an HTML message as Telegram counts it: after the tags and entities are parsed, in UTF-16 units."""
+    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
 
 
 def split_text(text: str, limit: int) -> list[str]:
