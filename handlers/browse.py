@@ -45,14 +45,13 @@ async def idea_list(query: CallbackQuery, callback_data: cb.IdeaList, session: A
 
 
 async def idea_card(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
-                    clock: Callable[[], datetime]) -> None:
+                    clock: Callable[[], datetime], bot_username: str) -> None:
     now = clock()
     card = await ideas.open_idea(session, callback_data.id, user.id, now)
     if card is None:
         await show(query, screens.idea_not_found())
         return
-    me = await query.bot.me()
-    await show(query, screens.idea_card_screen(card, user.language, me.username, callback_data.part,
+    await show(query, screens.idea_card_screen(card, user.language, bot_username, callback_data.part,
                                                callback_data.sort, callback_data.page, now))
 
 

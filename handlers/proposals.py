@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
 from bot.domain import proposals, texts
+from bot.domain.moderation import Renderer
 from bot.ui import callbacks as cb
 from bot.ui import proposal_screens as screens
 from bot.ui.respond import show
@@ -141,13 +142,13 @@ async def edit_step(query: CallbackQuery, callback_data: cb.Proposal, state: FSM
 
 
 async def send_proposal(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User,
-                        settings: Settings, clock: Callable[[], datetime]) -> None:
+                        settings: Settings, clock: Callable[[], datetime], bot_username: str,
+                        moderation_renderer: Renderer) -> None:
     if await state.get_state() != ProposalForm.preview.state:
         await query.answer(screens.step_out_of_date())
         return
     draft = await state.get_data()
-    me = await query.bot.me()
-    outcome = await proposals.send(session, user, draft, clock(), settings, me.username)
+    outcome = await proposals.send(session, user, draft, clock(), settings, bot_username, moderation_renderer)
     if outcome.refusal is not None:
         await show(query, screens.refusal(outcome.refusal, outcome.campaign, settings.max_pending_proposals))
         return

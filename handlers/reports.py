@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery
 
 from bot.config import Settings
 from bot.domain import ideas, reports
+from bot.domain.moderation import Renderer
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
@@ -27,15 +28,15 @@ async def choose_reason(query: CallbackQuery, callback_data: cb.IdeaAction, sess
 
 
 async def report(query: CallbackQuery, callback_data: cb.Report, session: AsyncSession, user: User,
-                 settings: Settings, clock: Callable[[], datetime]) -> None:
-    me = await query.bot.me()
+                 settings: Settings, clock: Callable[[], datetime], bot_username: str,
+                 moderation_renderer: Renderer) -> None:
     outcome = await reports.report_idea(session, user, callback_data.id, callback_data.reason, clock(), settings,
-                                        me.username)
+                                        bot_username, moderation_renderer)
     if outcome.refusal is not None:
         await show(query, screens.main_menu_only(), alert=screens.stale_button_text())
         return
     card = await ideas.open_idea(session, callback_data.id, user.id, clock())
-    screen = (screens.idea_card_screen(card, user.language, me.username, 0, "top", 0, clock()) if card
+    screen = (screens.idea_card_screen(card, user.language, bot_username, 0, "top", 0, clock()) if card
               else screens.main_menu_only())  # the report hid it: back to the menu
     await show(query, screen, alert=screens.report_thanks(outcome.recorded))
 

@@ -20,7 +20,7 @@ from storage.models import User
 
 
 async def start(message: Message, command: CommandObject, session: AsyncSession, user: User,
-                clock: Callable[[], datetime], state: FSMContext) -> None:
+                clock: Callable[[], datetime], state: FSMContext, bot_username: str) -> None:
     await state.set_state(None)  # leave any conversation, but keep a half-written proposal's draft
     now = clock()
     if command.args:
@@ -29,8 +29,7 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
         if card is None:
             await show(message, screens.idea_not_found())
             return
-        me = await message.bot.me()
-        await show(message, screens.idea_card_screen(card, user.language, me.username, 0, "top", 0, now))
+        await show(message, screens.idea_card_screen(card, user.language, bot_username, 0, "top", 0, now))
         return
     campaign = await ideas.current_campaign(session, now)
     code = (message.from_user.language_code or "").split("-")[0]

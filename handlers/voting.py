@@ -18,7 +18,7 @@ from storage.models import User
 
 
 async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
-                      clock: Callable[[], datetime]) -> None:
+                      clock: Callable[[], datetime], bot_username: str) -> None:
     now = clock()
     adding = callback_data.act == cb.ACT_SUPPORT
     vote = ideas.support if adding else ideas.withdraw
@@ -32,8 +32,7 @@ async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, sessio
         alert = _("👍 Thank you! Your support is counted.") if result.changed else _("You already support it.")
     else:
         alert = _("Your support is withdrawn.") if result.changed else _("You did not support it.")
-    me = await query.bot.me()
-    screen = screens.idea_card_screen(result.card, user.language, me.username, callback_data.part,
+    screen = screens.idea_card_screen(result.card, user.language, bot_username, callback_data.part,
                                       callback_data.sort, callback_data.page, now)
     await show(query, screen, alert=alert)
 

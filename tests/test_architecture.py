@@ -74,7 +74,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(name)
         for other in sorted(graph[name]):
             if state.get(other) == 1:
-                return path[path.index(other):] + [other]
+                return [*path[path.index(other):], other]
             if other not in state:
                 cycle = visit(other)
                 if cycle:

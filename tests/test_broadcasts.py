@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.broadcast_jobs import broadcast_summaries
 from bot.config import Settings
 from bot.domain import broadcasts as bc
 from bot.domain.texts import check_broadcast
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
+from bot.jobs import broadcast_summaries
 from handlers.moderation_args import parse_idea_id
 from storage import outbox
 from storage.models import AuditEntry, Broadcast, Idea, OutboxMessage, User, Vote, utcnow

@@ -12,6 +12,7 @@ import pytest
 from bot.domain import lifecycle
 from bot.domain import moderation as mod
 from bot.i18n import create_i18n
+from bot.ui import callbacks as cb
 from bot.ui import moderation_screens as ms
 from handlers import moderation_args as parse
 from storage.models import Category, Idea, IdeaStatus, Report, StatusChange, User
@@ -193,9 +194,9 @@ def test_the_card_fits_a_message_and_escapes_everything(i18n):
 
 
 def test_callback_data_stays_small_with_the_largest_ids():
-    data = ms.Mod(act=ms.MOD_TYPE_REASON, id=lifecycle.MAX_DB_INT, v=lifecycle.MAX_DB_INT, r="unclear").pack()
+    data = cb.Mod(act=cb.MOD_TYPE_REASON, id=lifecycle.MAX_DB_INT, v=lifecycle.MAX_DB_INT, r="unclear").pack()
     assert len(data.encode()) <= 64
-    assert len(ms.NotifyToggle(on=0, src="n").pack()) <= 64
+    assert len(cb.NotifyToggle(on=0, src="n").pack()) <= 64
 
 
 def test_a_notification_is_in_the_readers_language_with_its_buttons(i18n):
@@ -206,7 +207,7 @@ def test_a_notification_is_in_the_readers_language_with_its_buttons(i18n):
     assert i18n.gettext("It is not about open government.", locale="ru") in screen.text
     buttons = [button for row in screen.markup.inline_keyboard for button in row]
     # A rejected idea cannot be opened; the way to stop notifications is always there.
-    assert [button.callback_data for button in buttons] == [ms.NotifyToggle(on=0, src="n").pack()]
+    assert [button.callback_data for button in buttons] == [cb.NotifyToggle(on=0, src="n").pack()]
     latvian = in_language(i18n, "lv", ms.status_notice, idea, "lv", False)
     assert "Atklāti &lt;dati&gt;" in latvian.text
 

@@ -16,6 +16,7 @@ from bot.domain import subscriptions as subs
 from bot.domain.lifecycle import Outcome
 from bot.domain.rules import VoteRefusal
 from bot.i18n import create_i18n
+from bot.ui import callbacks as cb
 from bot.ui import moderation_screens as ms
 from storage import votes as vote_store
 from storage.models import AuditEntry, Category, Idea, IdeaStatus, OutboxMessage, Report, StatusChange, Vote
@@ -381,18 +382,18 @@ async def test_stats_are_the_clis_numbers(db):
 
 # ------------------------------------------------------------------ announcements
 
-async def test_a_proposal_is_announced_to_the_moderators_chat_once(db):
+async def test_a_proposal_is_announced_to_the_moderators_chat_once(db, renderer):
     idea_id = await new_idea(db)
     for _ in range(2):
         async with db() as session:
-            await announcements.announce_proposal(session, idea_id, SETTINGS, "manabalss_bot")  # the default renderer
+            await announcements.announce_proposal(session, idea_id, SETTINGS, "manabalss_bot", renderer)
             await session.commit()
     [post] = await outbox(db, "moderation")
     assert post.chat_id == MOD_CHAT and post.dedupe_key == f"proposal:{idea_id}"
     assert f"#{idea_id}" in post.text and "Atvērti dati" in post.text
     buttons = [button for row in json.loads(post.reply_markup)["inline_keyboard"] for button in row]
     assert {"text": t("lv", "↗️ Open in the bot"), "url": f"https://t.me/manabalss_bot?start=mod_{idea_id}"} in buttons
-    assert ms.Mod(act=ms.MOD_PUBLISH, id=idea_id, v=1).pack() in [b.get("callback_data") for b in buttons]
+    assert cb.Mod(act=cb.MOD_PUBLISH, id=idea_id, v=1).pack() in [b.get("callback_data") for b in buttons]
 
 
 async def test_without_a_moderators_chat_each_admin_gets_the_post(db, renderer):

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.lifecycle import has_rights, valid_id
+from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from bot.domain.texts import BroadcastText, check_broadcast
 from storage import broadcasts as store
 from storage import moderation as moderation_store
@@ -272,11 +273,11 @@ async def finished_without_summary(session: AsyncSession, now: datetime, limit: 
 
 async def moderator_language(session: AsyncSession, moderator_id: int, default: str) -> str:
     user = await moderation_store.get_user(session, moderator_id)
-    return user.language if user is not None and user.language in LANGUAGES else default
+    return language_of(user.language if user is not None else None, default)
 
 
 async def write_summary(session: AsyncSession, broadcast_id: int,
-                        render: Callable[[BroadcastView], tuple[str, dict[str, Any] | None]], now: datetime) -> bool:
+                        render: Callable[[BroadcastView], Outgoing], now: datetime) -> bool:
     """In one transaction: mark the summary sent and write it to the moderator's outbox. True for exactly one
     caller, however often and however concurrently the job runs; False when it was done already or the
     broadcast is not finished (then nothing is written)."""
@@ -288,8 +289,7 @@ async def write_summary(session: AsyncSession, broadcast_id: int,
     if not await _over(session, view, now):  # a moderator resumed it meanwhile: next time
         await session.rollback()
         return False
-    text, markup = render(view)
-    await outbox.enqueue(session, broadcast.moderator_id, text, kind="broadcast_summary", reply_markup=markup,
-                         dedupe_key=f"broadcast-summary:{broadcast.id}")
+    await fan_out(session, [Recipient(broadcast.moderator_id, None, f"broadcast-summary:{broadcast.id}")],
+                  lambda _variant: render(view), kind="broadcast_summary")
     await session.commit()
     return True

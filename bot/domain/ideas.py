@@ -6,7 +6,6 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.rules import (
@@ -143,8 +142,7 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     if outcome is None:  # merged or hidden between the card's read and the vote
         return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     changed, count = outcome
-    # The new count as loaded state, not as a change: a later flush must never write an absolute count.
-    set_committed_value(card.idea, "supporters_count", count)
+    idea_store.show_supporters_count(card.idea, count)
     updated = replace(card, supported=add)
     return VoteResult(updated, changed, None)
 

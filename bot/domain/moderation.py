@@ -6,12 +6,13 @@ says who is a moderator and which moves are allowed). Every change of an idea is
 UPDATE (the version and status the moderator saw), a StatusChange row when the status changes, an AuditEntry, and
 the outbox messages to the author and supporters.
 
-Texts are rendered by a `Renderer` (bot/ui/moderation_screens.py provides it and registers itself as the
-default when imported; bot.app imports it through the handlers), so this module never imports aiogram."""
+Texts are rendered by the `Renderer` passed in (bot.ui.moderation_screens.ScreensRenderer; the handlers get it
+from the dispatcher's workflow data), so this module never imports aiogram."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,10 +29,9 @@ from bot.domain.lifecycle import (
     has_rights,
     valid_id,
 )
-from bot.domain.outgoing import Outgoing
+from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from bot.domain.texts import check_body, check_title
 from storage import moderation as store
-from storage import outbox
 from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, VISIBLE_STATUSES, Category, Idea, IdeaStatus, Report, StatusChange, User
 
@@ -48,21 +48,6 @@ class Renderer(Protocol):
     def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> Outgoing: ...
 
     def moderation_post(self, card: ModerationCard, language: str, bot_username: str, event: str) -> Outgoing: ...
-
-
-_default_renderer: Renderer | None = None
-
-
-def set_default_renderer(renderer: Renderer) -> None:
-    global _default_renderer
-    _default_renderer = renderer
-
-
-def _renderer(renderer: Renderer | None) -> Renderer:
-    chosen = renderer or _default_renderer
-    if chosen is None:
-        raise RuntimeError("no moderation renderer: import bot.ui.moderation_screens (bot.app does) or pass one")
-    return chosen
 
 
 # ------------------------------------------------------------------ results
@@ -119,19 +104,15 @@ async def status_history(session: AsyncSession, idea_id: int) -> list[StatusChan
 
 # ------------------------------------------------------------------ notifications
 
-async def _notify(session: AsyncSession, idea: Idea, recipients: list[User], now: datetime, render) -> int:
-    """One outbox message per recipient, in their language; dedupe keys make a repeat impossible."""
-    rendered: dict[tuple[str, bool], Outgoing] = {}
-    messages = []
-    for user in recipients:
-        language = user.language if user.language in LANGUAGES else "lv"
-        key = (language, user.id == idea.author_id)
-        if key not in rendered:
-            rendered[key] = render(language, key[1])
-        out = rendered[key]
-        messages.append({"chat_id": user.id, "kind": "notification", "text": out.text, "reply_markup": out.markup,
-                         "dedupe_key": f"status:{idea.id}:{idea.version}:{user.id}"})
-    return await outbox.enqueue_many(session, messages, not_before=now)
+async def _notify(session: AsyncSession, idea: Idea, recipients: list[User], now: datetime,
+                  render: Callable[[str, bool], Outgoing]) -> int:
+    """One outbox message per recipient, in their language (author or supporter); dedupe keys make a repeat
+    impossible."""
+    return await fan_out(
+        session,
+        (Recipient(user.id, (language_of(user.language, "lv"), user.id == idea.author_id),
+                   f"status:{idea.id}:{idea.version}:{user.id}") for user in recipients),
+        lambda variant: render(*variant), kind="notification", not_before=now)
 
 
 def _snapshot(idea: Idea) -> dict[str, Any]:
@@ -157,7 +138,7 @@ async def _refused(session: AsyncSession, outcome: Outcome, idea_id: int, **kwar
 # ------------------------------------------------------------------ status decisions
 
 async def publish(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int, now: datetime, *,
-                  seen_version: int | None = None, renderer: Renderer | None = None) -> ActionResult:
+                  seen_version: int | None = None, renderer: Renderer) -> ActionResult:
     """Pending -> published; a rejected idea published again (audited as "republish"); a public idea hidden by
     reports shown again ("unhide"). Resolves the idea's reports."""
     return await _decide(session, settings, actor_id, idea_id, S.PUBLISHED, None, now, seen_version=seen_version,
@@ -165,7 +146,7 @@ async def publish(session: AsyncSession, settings: Settings, actor_id: int, idea
 
 
 async def reject(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int, reason: str,
-                 now: datetime, *, seen_version: int | None = None, renderer: Renderer | None = None) -> ActionResult:
+                 now: datetime, *, seen_version: int | None = None, renderer: Renderer) -> ActionResult:
     """Pending or published -> rejected, with a reason the author sees (typed, or reason_note(code))."""
     return await _decide(session, settings, actor_id, idea_id, S.REJECTED, clean_note(reason), now,
                          seen_version=seen_version, renderer=renderer)
@@ -173,7 +154,7 @@ async def reject(session: AsyncSession, settings: Settings, actor_id: int, idea_
 
 async def set_status(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int, status: str,
                      note: str | None, now: datetime, *, seen_version: int | None = None,
-                     renderer: Renderer | None = None) -> ActionResult:
+                     renderer: Renderer) -> ActionResult:
     """/status N STATUS note: any move the lifecycle allows (merging excepted: see merge)."""
     if status not in STATUS_COMMAND_CODES:
         return ActionResult(Outcome.NOT_ALLOWED, status=status)
@@ -183,7 +164,7 @@ async def set_status(session: AsyncSession, settings: Settings, actor_id: int, i
 
 async def _decide(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int, target: str,
                   note: str | None, now: datetime, *, seen_version: int | None,
-                  renderer: Renderer | None, via_publish: bool = False) -> ActionResult:
+                  renderer: Renderer, via_publish: bool = False) -> ActionResult:
     if not await has_rights(session, settings, actor_id):
         return ActionResult(Outcome.NO_RIGHTS)
     idea = await store.get_idea(session, idea_id) if valid_id(idea_id) else None
@@ -223,12 +204,11 @@ async def _decide(session: AsyncSession, settings: Settings, actor_id: int, idea
                           before=audit_before, after=audit_after)
     notified = 0
     if not unhide:
-        render = _renderer(renderer)
-        # The author hears at once; supporters hear in their weekly news (bot/digest_jobs.personal_news), so that a
+        # The author hears at once; supporters hear in their weekly news (bot.jobs.personal_news), so that a
         # resident who supports many ideas gets one message a week, not one per moderator decision.
         recipients = await store.notification_recipients(session, idea_id, idea.author_id, supporters=False)
         notified = await _notify(session, idea, recipients, now,
-                                 lambda language, is_author: render.status_notice(idea, language, is_author))
+                                 lambda language, is_author: renderer.status_notice(idea, language, is_author))
     await session.commit()
     return ActionResult(Outcome.DONE, await load_card(session, idea_id), action=action, status=target,
                         notified=notified)
@@ -237,7 +217,7 @@ async def _decide(session: AsyncSession, settings: Settings, actor_id: int, idea
 # ------------------------------------------------------------------ merging duplicates
 
 async def merge(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int, into_id: int,
-                now: datetime, *, seen_version: int | None = None, renderer: Renderer | None = None) -> ActionResult:
+                now: datetime, *, seen_version: int | None = None, renderer: Renderer) -> ActionResult:
     """Idea N is a duplicate of idea M: N becomes MERGED (merged_into_id=M), N's supports move to M (a resident
     who supported both counts once), both counts are recomputed from the vote rows, and N's author and
     supporters are told that their idea/support now counts for M."""
@@ -292,9 +272,8 @@ async def merge(session: AsyncSession, settings: Settings, actor_id: int, idea_i
     await store.add_audit(session, moderator_id=actor_id, action="merge_in", idea_id=into_id, now=now,
                           before={"supporters_count": target_before, "merged_from": None},
                           after={"supporters_count": target.supporters_count, "merged_from": idea_id})
-    render = _renderer(renderer)
     notified = await _notify(session, idea, recipients, now,
-                             lambda language, is_author: render.merge_notice(idea, target, language, is_author))
+                             lambda language, is_author: renderer.merge_notice(idea, target, language, is_author))
     await session.commit()
     await _absorb_late_votes(session, idea_id, into_id)
     return ActionResult(Outcome.DONE, await load_card(session, idea_id), action="merge", status=S.MERGED,

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.announcements import announce_proposal
+from bot.domain.moderation import Renderer
 from bot.domain.rules import Phase, campaign_phase
 from bot.domain.texts import check_body, check_title
 from storage import campaigns as campaign_store
@@ -119,7 +120,7 @@ class SendOutcome:
 
 
 async def send(session: AsyncSession, author: User, draft: dict, now: datetime, settings: Settings,
-               bot_username: str) -> SendOutcome:
+               bot_username: str, renderer: Renderer) -> SendOutcome:
     """Check everything again (the draft comes from stored conversation state, the campaign may have closed),
     store the proposal and tell the moderators, in one transaction."""
     gate = await proposal_gate(session, author, now, settings.max_pending_proposals)
@@ -131,7 +132,7 @@ async def send(session: AsyncSession, author: User, draft: dict, now: datetime, 
         return SendOutcome(gate.campaign)
     language = draft.get("language") if draft.get("language") in LANGUAGES else author.language
     idea = await submit(session, author, gate.campaign, category, title.text, body.text, language, now)
-    await announce_proposal(session, idea.id, settings, bot_username)
+    await announce_proposal(session, idea.id, settings, bot_username, renderer)
     await session.commit()
     return SendOutcome(gate.campaign, idea=idea)
 

@@ -1,20 +1,15 @@
 """Moderators' screens (the moderation card, the queue, the audit log, prompts and answers) and the messages the
 moderation sends through the outbox (status notifications to residents, posts to the moderators' chat).
 
-Every idea text and every note is escaped here. Importing this module registers `ScreensRenderer` as the
-domain's default renderer, so `bot.domain.moderation.announce_proposal(...)` works without passing one."""
+Every idea text and every note is escaped here. `ScreensRenderer` renders the outbox's texts for the domain; the
+dispatcher holds one in its workflow data ("moderation_renderer")."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
+from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
@@ -24,42 +19,28 @@ from bot.domain import lifecycle, staff
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
 from bot.domain.lifecycle import Outcome
-from bot.domain.localized import localized
 from bot.domain.outgoing import Outgoing
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen, supporters_text
+from bot.ui.callbacks import (
+    MOD_CARD,
+    MOD_DUPLICATE,
+    MOD_EDIT,
+    MOD_EDIT_LANGUAGE,
+    MOD_PUBLISH,
+    MOD_REASON,
+    MOD_REJECT,
+    MOD_TYPE_REASON,
+    Mod,
+    NotifyToggle,
+)
+from bot.ui.screens import Screen, supporters_text, title_of
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
 from bot.ui.text import escape, shorten, visible_length
 from storage.models import Idea, IdeaStatus
 
 S = IdeaStatus
 CARD_LIMIT = 3800  # the card's visible length; leaves room for an answer line above it (Telegram: 4096)
-CALLBACK_ANSWER_LIMIT = 200
-
-
-# ------------------------------------------------------------------ callback data (ids and codes only)
-
-class Mod(CallbackData, prefix="md"):
-    """A button on a moderation card. `v` is the idea's version the moderator saw; `r` a reason or language."""
-
-    act: str
-    id: int
-    v: int = 0
-    r: str = ""
-
-
-MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON = "c", "p", "r", "rr", "rt"
-MOD_EDIT, MOD_EDIT_LANGUAGE, MOD_DUPLICATE = "e", "el", "d"
-MOD_ACTS = frozenset({MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON, MOD_EDIT, MOD_EDIT_LANGUAGE,
-                      MOD_DUPLICATE})
-
-
-class NotifyToggle(CallbackData, prefix="nt"):
-    """A resident turns status notifications on (1) or off (0); src "n" = under a notification, "s" = /notifications."""
-
-    on: int
-    src: str = "s"
 
 
 # ------------------------------------------------------------------ words
@@ -104,10 +85,6 @@ def _action_name(action: str) -> str:
     return names.get(action, action)
 
 
-def _title(row: object, language: str) -> str:
-    return localized(row, "title", language).text
-
-
 # ------------------------------------------------------------------ the moderation card
 
 def _fit(texts: list[str], budget: int) -> list[str]:
@@ -131,7 +108,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     head.append(_("🛡 <b>Idea #{id}</b> · {icon} {status}").format(
         id=idea.id, icon=STATUS_ICONS.get(idea.status, ""), status=status_name(idea.status)) + hidden)
     if card.category is not None:
-        head.append(f"🏷 {escape(_title(card.category, language))}")
+        head.append(f"🏷 {escape(title_of(card.category, language))}")
     if idea.author_id is not None:
         head.append(_("👤 Author: <code>{author}</code>").format(author=idea.author_id))
     else:
@@ -140,7 +117,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     head.append(f"👍 {supporters_text(idea.supporters_count)}")
     if card.merged_into is not None:
         head.append(_("🔁 Counts for idea #{id}: {title}").format(
-            id=card.merged_into.id, title=escape(shorten(_title(card.merged_into, language), 80))))
+            id=card.merged_into.id, title=escape(shorten(title_of(card.merged_into, language), 80))))
 
     tail: list[str] = []
     if card.history:
@@ -219,7 +196,7 @@ def reject_reasons_screen(card: mod.ModerationCard, language: str) -> Screen:
     idea = card.idea
     text = "\n".join([
         _("❌ <b>Reject idea #{id}?</b>").format(id=idea.id),
-        f"<i>{escape(shorten(_title(idea, language), 200))}</i>",
+        f"<i>{escape(shorten(title_of(idea, language), 200))}</i>",
         "",
         _("Choose the reason. The author will see it."),
     ])
@@ -381,11 +358,6 @@ def _notified(result: mod.ActionResult) -> str:
                           result.notified).format(count=fmt_number(result.notified))
 
 
-def alert(text: str) -> str:
-    """A button's answer: Telegram shows at most 200 characters, without HTML."""
-    return shorten(html.unescape(re.sub(r"<[^>]+>", "", text)), CALLBACK_ANSWER_LIMIT)
-
-
 def user_action_answer(result: staff.UserActionResult, command: str) -> str:
     """Answers to /ban, /unban and /moderators add|remove."""
     user_id = result.user_id
@@ -446,7 +418,7 @@ def moderator_help() -> str:
 # ------------------------------------------------------------------ lists
 
 def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
-    label = f"#{idea.id} · {shorten(_title(idea, language), 40)}"
+    label = f"#{idea.id} · {shorten(title_of(idea, language), 40)}"
     return InlineKeyboardButton(text=label, callback_data=Mod(act=MOD_CARD, id=idea.id, v=idea.version).pack())
 
 
@@ -460,7 +432,7 @@ def queue_screen(queue: staff.Queue, language: str) -> Screen:
                            "⏳ {count} proposals wait for a decision (oldest first):",
                            queue.pending_total).format(count=fmt_number(queue.pending_total))]
     for idea in queue.pending:
-        lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))} · {fmt_datetime(idea.created_at)}")
+        lines.append(f"#{idea.id} · {escape(shorten(title_of(idea, language), 70))} · {fmt_datetime(idea.created_at)}")
         builder.row(_idea_button(idea, language))
     if queue.pending_total > len(queue.pending):
         lines.append("…")
@@ -468,7 +440,7 @@ def queue_screen(queue: staff.Queue, language: str) -> Screen:
         lines += ["", ngettext("🙈 {count} idea is hidden by reports:", "🙈 {count} ideas are hidden by reports:",
                                queue.hidden_total).format(count=fmt_number(queue.hidden_total))]
         for idea in queue.hidden:
-            lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
+            lines.append(f"#{idea.id} · {escape(shorten(title_of(idea, language), 70))}")
             builder.row(_idea_button(idea, language))
         if queue.hidden_total > len(queue.hidden):
             lines.append("…")
@@ -552,7 +524,7 @@ def _stop_button() -> InlineKeyboardButton:
 
 def status_notice(idea: Idea, language: str, is_author: bool) -> Screen:
     head = _("🔔 <b>News about your idea</b>") if is_author else _("🔔 <b>News about an idea you support</b>")
-    lines = [head, "", f"💡 <b>{escape(_title(idea, language))}</b>",
+    lines = [head, "", f"💡 <b>{escape(title_of(idea, language))}</b>",
              _("Status: {icon} {status}").format(icon=STATUS_ICONS.get(idea.status, ""),
                                                  status=status_name(idea.status))]
     if idea.status_note:
@@ -567,7 +539,7 @@ def status_notice(idea: Idea, language: str, is_author: bool) -> Screen:
 
 
 def merge_notice(idea: Idea, target: Idea, language: str, is_author: bool) -> Screen:
-    title, target_title = escape(_title(idea, language)), escape(_title(target, language))
+    title, target_title = escape(title_of(idea, language)), escape(title_of(target, language))
     if is_author:
         text = _("🔁 Your idea “{title}” repeats an idea proposed earlier, “{target}”, so the two are joined. "
                  "Its supporters now count for “{target}”.")
@@ -576,21 +548,6 @@ def merge_notice(idea: Idea, target: Idea, language: str, is_author: bool) -> Sc
                  "are joined. Your support now counts for “{target}”.")
     markup = InlineKeyboardMarkup(inline_keyboard=[[_open_idea_button(target.id)], [_stop_button()]])
     return Screen(text.format(title=title, target=target_title), markup)
-
-
-def notifications_screen(on: bool) -> Screen:
-    if on:
-        text = _("🔔 Status notifications are on: you get a message when an idea you proposed or support "
-                 "changes its status.")
-        button = InlineKeyboardButton(text=_("🔕 Turn off"), callback_data=NotifyToggle(on=0).pack())
-    else:
-        text = _("🔕 Status notifications are off.")
-        button = InlineKeyboardButton(text=_("🔔 Turn on"), callback_data=NotifyToggle(on=1).pack())
-    return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
-
-
-def notifications_off_alert() -> str:
-    return _("🔕 Done: no more status notifications. /notifications turns them back on.")
 
 
 # ------------------------------------------------------------------ the moderators' chat
@@ -605,49 +562,27 @@ def _dump(markup: InlineKeyboardMarkup | None) -> dict | None:
     return markup.model_dump(exclude_none=True) if markup is not None else None
 
 
-@cache
-def _fallback_i18n() -> I18n:
-    from bot.i18n import create_i18n
-
-    return create_i18n()
-
-
 class ScreensRenderer:
     """bot.domain.moderation.Renderer: each text rendered in the given language, in an i18n context of its own
     (the outbox's texts are made outside the reader's update, e.g. one per supporter)."""
 
-    def __init__(self, i18n: I18n | None = None) -> None:
+    def __init__(self, i18n: I18n, tz: ZoneInfo | None = None) -> None:
         self.i18n = i18n
-
-    def _i18n(self) -> I18n:
-        if self.i18n is not None:
-            return self.i18n
-        try:
-            return I18n.get_current(no_error=False)
-        except LookupError:
-            return _fallback_i18n()
-
-    @contextmanager
-    def _locale(self, language: str) -> Iterator[None]:
-        i18n = self._i18n()
-        with i18n.context(), i18n.use_locale(language):
-            yield
+        self.tz = tz  # the TIMEZONE setting
 
     def status_notice(self, idea: Idea, language: str, is_author: bool) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             screen = status_notice(idea, language, is_author)
         return Outgoing(screen.text, _dump(screen.markup))
 
     def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             screen = merge_notice(idea, target, language, is_author)
         return Outgoing(screen.text, _dump(screen.markup))
 
     def moderation_post(self, card: mod.ModerationCard, language: str, bot_username: str,
                         event: str) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             screen = moderation_post(card, language, bot_username, event)
         return Outgoing(screen.text, _dump(screen.markup))
 
-
-mod.set_default_renderer(ScreensRenderer())

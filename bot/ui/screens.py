@@ -3,6 +3,7 @@ User and campaign content is always escaped here; the handlers only send what th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -38,8 +39,21 @@ def _language_mark(language: str) -> str:
     return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=names[language]) + "</i>"
 
 
-def _title(row: object, language: str) -> str:
+def title_of(row: object, language: str) -> str:
+    """The title of an idea, a category or a campaign in the reader's language (or its fallback), not escaped."""
     return localized(row, "title", language).text
+
+
+def pager_row(current: int, count: int, previous: str, following: str,
+              data: Callable[[int], str]) -> list[InlineKeyboardButton]:
+    """Buttons to the previous and the next page (or part), only where there is one; `data(n)` is the
+    callback data of page n."""
+    row = []
+    if current > 0:
+        row.append(InlineKeyboardButton(text=previous, callback_data=data(current - 1)))
+    if current + 1 < count:
+        row.append(InlineKeyboardButton(text=following, callback_data=data(current + 1)))
+    return row
 
 
 def supporters_text(count: int) -> str:
@@ -88,7 +102,7 @@ def welcome(campaign: Campaign | None, language: str, now: datetime, offer_langu
     else:
         lines += [
             "",
-            f"<b>{escape(_title(campaign, language))}</b>",
+            f"<b>{escape(title_of(campaign, language))}</b>",
             escape(localized(campaign, "description", language).text),
             "",
             _("🗓 Dates: {start} – {end}").format(start=fmt_date(campaign.starts_at), end=fmt_date(campaign.ends_at)),
@@ -106,7 +120,7 @@ def welcome(campaign: Campaign | None, language: str, now: datetime, offer_langu
 def main_menu(campaign: Campaign | None, language: str, now: datetime) -> Screen:
     lines = [_("🏠 <b>Main menu</b>")]
     if campaign is not None:
-        lines += [escape(_title(campaign, language)), campaign_dates_line(campaign, now)]
+        lines += [escape(title_of(campaign, language)), campaign_dates_line(campaign, now)]
     lines += ["", _("Type a few words at any time to search the ideas.")]
     return Screen("\n".join(lines), main_menu_markup())
 
@@ -149,10 +163,10 @@ def language_screen() -> Screen:
 
 
 def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]], language: str) -> Screen:
-    lines = [f"<b>{escape(_title(campaign, language))}</b>", "", _("Choose a category:")]
+    lines = [f"<b>{escape(title_of(campaign, language))}</b>", "", _("Choose a category:")]
     builder = InlineKeyboardBuilder()
     for category, count in categories:
-        label = f"{shorten(_title(category, language), 48)} · {fmt_number(count)}"
+        label = f"{shorten(title_of(category, language), 48)} · {fmt_number(count)}"
         builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaList(cat=category.id).pack()))
     if not categories:
         lines.append(_("There are no ideas yet."))
@@ -170,7 +184,7 @@ def _sort_names() -> dict[str, str]:
 def ideas_list_screen(page: IdeaList, language: str) -> Screen:
     names = _sort_names()
     lines = [
-        f"<b>{escape(_title(page.category, language))}</b>",
+        f"<b>{escape(title_of(page.category, language))}</b>",
         f"{ideas_count_text(page.total)} · {names[page.sort]}",
     ]
     if page.pages > 1:
@@ -180,18 +194,11 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
         lines += ["", _("There are no ideas in this category yet.")]
     builder = InlineKeyboardBuilder()
     for idea in page.ideas:
-        label = f"{shorten(_title(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
+        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
         data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
         builder.row(InlineKeyboardButton(text=label, callback_data=data.pack()))
-    pager = []
-    if page.page > 0:
-        pager.append(InlineKeyboardButton(
-            text=_("◀️ Previous"), callback_data=cb.IdeaList(cat=page.category.id, sort=page.sort,
-                                                              page=page.page - 1).pack()))
-    if page.page + 1 < page.pages:
-        pager.append(InlineKeyboardButton(
-            text=_("Next ▶️"), callback_data=cb.IdeaList(cat=page.category.id, sort=page.sort,
-                                                          page=page.page + 1).pack()))
+    pager = pager_row(page.page, page.pages, _("◀️ Previous"), _("Next ▶️"),
+                      lambda number: cb.IdeaList(cat=page.category.id, sort=page.sort, page=number).pack())
     if pager:
         builder.row(*pager)
     builder.row(*[
@@ -242,7 +249,7 @@ def idea_text_lines(idea: Idea, category: Category, language: str, part: int) ->
     lines = [f"💡 <b>{escape(title.text)}</b>"]
     if title.is_fallback or body.is_fallback:
         lines.append(_language_mark(body.language if body.is_fallback else title.language))
-    lines.append(f"🏷 {escape(_title(category, language))}")
+    lines.append(f"🏷 {escape(title_of(category, language))}")
     status = _status_line(idea)
     if status:
         lines.append(status)
@@ -290,11 +297,8 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
         builder.row(InlineKeyboardButton(text=_("👍 Support"), callback_data=action(cb.ACT_SUPPORT)))
     elif card.withdrawal_refusal is None:
         builder.row(InlineKeyboardButton(text=_("↩️ Withdraw support"), callback_data=action(cb.ACT_WITHDRAW)))
-    pager = []
-    if part > 0:
-        pager.append(InlineKeyboardButton(text=_("◀️ Previous part"), callback_data=action(cb.ACT_OPEN, part - 1)))
-    if part + 1 < parts_count:
-        pager.append(InlineKeyboardButton(text=_("📖 Read more"), callback_data=action(cb.ACT_OPEN, part + 1)))
+    pager = pager_row(part, parts_count, _("◀️ Previous part"), _("📖 Read more"),
+                      lambda number: action(cb.ACT_OPEN, number))
     if pager:
         builder.row(*pager)
     share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
@@ -345,7 +349,7 @@ def search_results_screen(result: SearchResult, language: str) -> Screen:
                      .format(count=fmt_number(len(result.ideas))))
     builder = InlineKeyboardBuilder()
     for idea in result.ideas:
-        label = f"{shorten(_title(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
+        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
         builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(_menu_button())
     return Screen("\n".join(lines), builder.as_markup())
@@ -394,7 +398,7 @@ def unknown_command() -> Screen:
 
 
 def report_reasons(card: IdeaCard, language: str) -> Screen:
-    title = escape(localized(card.idea, "title", language).text)
+    title = escape(title_of(card.idea, language))
     reasons = {"offensive": _("🤬 Offensive"), "spam": _("📢 Spam or advertising"),
                "duplicate": _("👯 A duplicate of another idea")}
     builder = InlineKeyboardBuilder()

@@ -8,6 +8,7 @@ import re
 from bot.domain.texts import utf16_length
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units, counted after HTML entities are parsed
+CALLBACK_ANSWER_LIMIT = 200  # a button's answer (an alert): characters, without HTML
 
 
 def escape(text: str) -> str:
@@ -15,9 +16,19 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def plain_text(html_text: str) -> str:
+    """An HTML message as Telegram shows it: without the tags, the entities parsed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
 def visible_length(html_text: str) -> int:
     """Length of an HTML message as Telegram counts it: after the tags and entities are parsed, in UTF-16 units."""
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
+    return utf16_length(plain_text(html_text))
+
+
+def alert(html_text: str) -> str:
+    """A line of a screen as a button's answer: Telegram shows at most 200 characters, without HTML."""
+    return shorten(plain_text(html_text), CALLBACK_ANSWER_LIMIT)
 
 
 def split_text(text: str, limit: int) -> list[str]:
