@@ -24,9 +24,9 @@ from bot.domain import campaign_events, digests
 from bot.domain.outgoing import Outgoing
 from bot.i18n import rendering
 from bot.job_context import JobContext
-from bot.ui import broadcast_screens
-from bot.ui.campaign_event_screens import CampaignEventRenderer
-from bot.ui.digest_screens import DigestScreens
+from bot.ui import broadcasts_screens
+from bot.ui.campaign_events_screens import CampaignEventRenderer
+from bot.ui.digests_screens import DigestScreens
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ async def broadcast_summaries(ctx: JobContext | None = None) -> int:
 
         def render(current: bc.BroadcastView, language: str = language) -> Outgoing:
             with rendering(ctx.i18n, language, ctx.settings.tz):
-                return broadcast_screens.summary(current)
+                return broadcasts_screens.summary(current)
 
         async with ctx.sessions() as session:
             if await bc.write_summary(session, view.broadcast.id, render, now):

@@ -1,4 +1,4 @@
-"""The skeleton every moderator handler shares (handlers/moderation.py, handlers/broadcast.py): the routers'
+"""The skeleton every moderator handler shares (handlers/moderation.py, handlers/broadcasts.py): the routers'
 filter, the acting moderator with what every decision needs, and the wrappers that make a command or a button
 a few lines: leave a stale conversation, parse the arguments (or answer the command's usage), run.
 

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.domain import proposals, texts
 from bot.domain.moderation import Renderer
 from bot.ui import callbacks as cb
-from bot.ui import proposal_screens as screens
+from bot.ui import proposals_screens as screens
 from bot.ui.respond import show
 from storage.db import AsyncSession
 from storage.models import User

@@ -9,10 +9,10 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
 from bot.config import Settings
-from bot.domain import ideas, reports
+from bot.domain import browse, reports
 from bot.domain.moderation import Renderer
+from bot.ui import browse_screens, reports_screens, screens
 from bot.ui import callbacks as cb
-from bot.ui import screens
 from bot.ui.respond import show
 from storage.db import AsyncSession
 from storage.models import User
@@ -20,11 +20,11 @@ from storage.models import User
 
 async def choose_reason(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
                         clock: Callable[[], datetime]) -> None:
-    card = await ideas.open_idea(session, callback_data.id, user.id, clock())
+    card = await browse.open_idea(session, callback_data.id, user.id, clock())
     if card is None:
         await show(query, screens.idea_not_found())
         return
-    await show(query, screens.report_reasons(card, user.language))
+    await show(query, reports_screens.report_reasons(card, user.language))
 
 
 async def report(query: CallbackQuery, callback_data: cb.Report, session: AsyncSession, user: User,
@@ -35,10 +35,10 @@ async def report(query: CallbackQuery, callback_data: cb.Report, session: AsyncS
     if outcome.refusal is not None:
         await show(query, screens.main_menu_only(), alert=screens.stale_button_text())
         return
-    card = await ideas.open_idea(session, callback_data.id, user.id, clock())
-    screen = (screens.idea_card_screen(card, user.language, bot_username, 0, "top", 0, clock()) if card
+    card = await browse.open_idea(session, callback_data.id, user.id, clock())
+    screen = (browse_screens.idea_card_screen(card, user.language, bot_username, 0, "top", 0, clock()) if card
               else screens.main_menu_only())  # the report hid it: back to the menu
-    await show(query, screen, alert=screens.report_thanks(outcome.recorded))
+    await show(query, screen, alert=reports_screens.report_thanks(outcome.recorded))
 
 
 def create_router() -> Router:

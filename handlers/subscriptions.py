@@ -13,11 +13,11 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
-from bot.domain import ideas
+from bot.domain import browse
 from bot.domain import subscriptions as subs
+from bot.ui import browse_screens, screens
 from bot.ui import callbacks as cb
-from bot.ui import screens
-from bot.ui import subscription_screens as ss
+from bot.ui import subscriptions_screens as ss
 from bot.ui.callbacks import NotifyToggle, Subs
 from bot.ui.respond import show
 from storage.db import AsyncSession
@@ -81,12 +81,12 @@ async def stop_digest_button(query: CallbackQuery, session: AsyncSession, user: 
 async def open_as_new_message(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession,
                               user: User, clock: Callable[[], datetime], bot_username: str) -> None:
     now = clock()
-    card = await ideas.open_idea(session, callback_data.id, user.id, now)
+    card = await browse.open_idea(session, callback_data.id, user.id, now)
     if card is None:
         await query.answer(screens.idea_not_found().text, show_alert=True)
         return
     await query.answer()
-    screen = screens.idea_card_screen(card, user.language, bot_username, callback_data.part, callback_data.sort,
+    screen = browse_screens.idea_card_screen(card, user.language, bot_username, callback_data.part, callback_data.sort,
                                       callback_data.page, now)
     await query.bot.send_message(query.from_user.id, screen.text, reply_markup=screen.markup,
                                  disable_web_page_preview=True)

@@ -140,3 +140,22 @@ def test_handlers_write_no_sql():
             if found:
                 offenders[name] = found
     assert offenders == {}
+
+
+JOURNEY_ROW = re.compile(r"^\| [^|]+ \|(?P<cells>( [^|]* \|){5})$")
+FOLDERS = ("handlers", "bot/ui", "bot/domain", "storage", "tests")
+
+
+def test_the_readme_journey_table_names_files_that_exist():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [match for line in readme.splitlines() if (match := JOURNEY_ROW.match(line))]
+    assert len(rows) >= 10
+    missing = []
+    for row in rows[1:]:  # the first is the header
+        cells = [cell.strip() for cell in row.group("cells").strip(" |").split("|")]
+        for folder, cell in zip(FOLDERS, cells, strict=True):
+            for name in re.findall(r"`([\w/]+\.py)`", cell):
+                path = ROOT / (name if "/" in name else f"{folder}/{name}")
+                if not path.exists():
+                    missing.append(str(path.relative_to(ROOT)))
+    assert missing == []

@@ -24,7 +24,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.ui import callbacks as cb
 from bot.ui import screens
-from bot.ui.digest_screens import DigestScreens
+from bot.ui.digests_screens import DigestScreens
 from storage import digests as digest_store
 from storage.models import (
     Campaign,

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.domain import announcements, ideas, lifecycle, staff
+from bot.domain import announcements, lifecycle, staff, voting
 from bot.domain import moderation as mod
 from bot.domain import subscriptions as subs
 from bot.domain.lifecycle import Outcome
@@ -531,7 +531,7 @@ async def test_supports_racing_a_merge_are_each_counted_exactly_once(db, rendere
 
     async def press(user_id):
         async with db() as session:
-            return await ideas.support(session, a, user_id, NOW)
+            return await voting.support(session, a, user_id, NOW)
 
     results = await asyncio.gather(_merge(db, renderer, a, b), *(press(user_id) for user_id in residents))
     assert results[0].outcome is Outcome.DONE

@@ -1,5 +1,5 @@
 """The campaign calendar: a reminder when voting opens, reminders a few days before it closes, and the results
-digest when it has closed. No Telegram here: texts come from a `Renderer` (bot/ui/campaign_event_screens.py),
+digest when it has closed. No Telegram here: texts come from a `Renderer` (bot/ui/campaign_events_screens.py),
 and messages go to the outbox, which bot/delivery.py sends.
 
 Each event of a campaign happens once. It is a job run (storage/schedule.py) keyed by the campaign's slug:
@@ -154,7 +154,7 @@ class Results:
 
 
 class Renderer(Protocol):
-    """Texts in a given language (bot.ui.campaign_event_screens.CampaignEventRenderer)."""
+    """Texts in a given language (bot.ui.campaign_events_screens.CampaignEventRenderer)."""
 
     def opened(self, campaign: Campaign, language: str) -> Outgoing: ...
 

@@ -1,5 +1,5 @@
 """The weekly digest, the weekly personal news and the new-idea cards: what goes to whom, and when. No Telegram
-here: texts come from a `DigestRenderer` (bot/ui/digest_screens.py) and go to the outbox; bot/jobs.py
+here: texts come from a `DigestRenderer` (bot/ui/digests_screens.py) and go to the outbox; bot/jobs.py
 holds the scheduler's entry points.
 
 The week. A weekly job covers the 7 days (Riga wall-clock time, so 167 or 169 hours across a DST change)
@@ -180,7 +180,7 @@ class DigestMessage:
 
 
 class DigestRenderer(Protocol):
-    """Implemented by bot.ui.digest_screens.DigestScreens; each method renders in its own i18n context."""
+    """Implemented by bot.ui.digests_screens.DigestScreens; each method renders in its own i18n context."""
 
     def digest(self, digest: Digest, language: str) -> DigestMessage: ...
 

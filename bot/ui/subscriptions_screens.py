@@ -12,7 +12,7 @@ from bot.domain import subscriptions as subs
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.callbacks import SUB_CATEGORIES, SUB_CATEGORY, SUB_HOME, SUB_OPTION, NotifyToggle, Subs
-from bot.ui.screens import Screen, title_of
+from bot.ui.screens import Screen, menu_button, title_of
 from bot.ui.text import escape, shorten
 
 ON, OFF = "✅", "▫️"
@@ -20,10 +20,6 @@ ON, OFF = "✅", "▫️"
 
 def _mark(on: bool) -> str:
     return ON if on else OFF
-
-
-def _menu_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack())
 
 
 def _option_labels() -> dict[str, str]:
@@ -58,7 +54,7 @@ def settings_screen(state: subs.Subscriptions, max_cards_per_day: int, quiet_hou
         label = _("🏷 New ideas in my categories ({chosen} of {total})").format(
             chosen=fmt_number(state.categories_chosen), total=fmt_number(state.categories_total))
         builder.row(InlineKeyboardButton(text=label, callback_data=Subs(act=SUB_CATEGORIES).pack()))
-    builder.row(_menu_button())
+    builder.row(menu_button())
     return Screen("\n".join(lines), builder.as_markup())
 
 
@@ -77,7 +73,7 @@ def categories_screen(choices: subs.CategoryChoices, language: str) -> Screen:
         builder.row(InlineKeyboardButton(
             text=f"{_mark(on)} {title}",
             callback_data=Subs(act=SUB_CATEGORY, cat=category.id, on=0 if on else 1).pack()))
-    builder.row(InlineKeyboardButton(text=_("⬅️ Back"), callback_data=Subs(act=SUB_HOME).pack()), _menu_button())
+    builder.row(InlineKeyboardButton(text=_("⬅️ Back"), callback_data=Subs(act=SUB_HOME).pack()), menu_button())
     return Screen("\n".join(lines), builder.as_markup())
 
 

@@ -11,7 +11,8 @@ from bot.domain.proposals import ProposalRefusal
 from bot.domain.texts import CheckedText, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen, idea_text_lines, main_menu_markup, supporters_text, title_of
+from bot.ui.browse_screens import idea_text_lines
+from bot.ui.screens import Screen, main_menu_markup, menu_button, supporters_text, title_of
 from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import escape, shorten
 from storage.models import Campaign, Category, Idea, IdeaStatus
@@ -152,7 +153,7 @@ def my_ideas(ideas: list[Idea], language: str) -> Screen:
         builder = InlineKeyboardBuilder()
         builder.row(InlineKeyboardButton(text=_("✍️ Propose an idea"),
                                          callback_data=cb.Menu(to=cb.MENU_PROPOSE).pack()))
-        builder.row(InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack()))
+        builder.row(menu_button())
         return Screen(text, builder.as_markup())
     lines = [_("🗂 <b>My ideas</b>"), ""]
     builder = InlineKeyboardBuilder()
@@ -167,5 +168,5 @@ def my_ideas(ideas: list[Idea], language: str) -> Screen:
             target = idea.merged_into_id or idea.id
             builder.row(InlineKeyboardButton(text=shorten(title_of(idea, language), 60),
                                              callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=target).pack()))
-    builder.row(InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack()))
+    builder.row(menu_button())
     return Screen("\n".join(lines), builder.as_markup())

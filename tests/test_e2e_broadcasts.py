@@ -17,7 +17,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.jobs import broadcast_summaries
 from bot.ui.callbacks import BroadcastButton, BroadcastStep
-from bot.ui.digest_screens import DigestScreens
+from bot.ui.digests_screens import DigestScreens
 from storage import outbox as outbox_store
 from storage.models import AuditEntry, Broadcast, Category, Idea, OutboxMessage, User
 from tests.conftest import BOT_USERNAME, App, load_example

@@ -24,10 +24,10 @@ from bot.config import Settings
 from bot.domain import broadcasts as bc
 from bot.domain import digests, lifecycle, texts
 from bot.domain.outgoing import language_of
-from bot.ui import broadcast_screens as bs
+from bot.ui import broadcasts_screens as bs
 from bot.ui import callbacks as cb
 from bot.ui.callbacks import BroadcastButton, BroadcastStep
-from bot.ui.digest_screens import DigestScreens
+from bot.ui.digests_screens import DigestScreens
 from bot.ui.respond import show
 from bot.ui.screens import Screen
 from bot.ui.text import alert
