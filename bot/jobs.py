@@ -62,36 +62,28 @@ async def campaign_tick(ctx: JobContext | None = None) -> int:
     return _logged("campaign_tick", report.written)
 
 
-def _digest_renderer(ctx: JobContext, renderer: digests.DigestRenderer | None) -> digests.DigestRenderer:
-    return renderer or DigestScreens(ctx.i18n, ctx.settings.tz)
+async def _digest_job(name: str, write, ctx: JobContext | None, renderer: digests.DigestRenderer | None,
+                      *extra: object) -> int:
+    """One of the digest jobs: `write(session, now, tz, quiet_hours, *extra, renderer, default_language)`."""
+    ctx = ctx or get_context()
+    settings = ctx.settings
+    async with ctx.sessions() as session:
+        written = await write(session, ctx.clock(), settings.tz, settings.quiet_hours, *extra,
+                              renderer or DigestScreens(ctx.i18n, settings.tz), settings.default_language)
+    return _logged(name, written)
 
 
 async def weekly_digest(ctx: JobContext | None = None, *, renderer: digests.DigestRenderer | None = None) -> int:
-    ctx = ctx or get_context()
-    settings = ctx.settings
-    async with ctx.sessions() as session:
-        written = await digests.write_weekly_digest(session, ctx.clock(), settings.tz, settings.quiet_hours,
-                                                    _digest_renderer(ctx, renderer), settings.default_language)
-    return _logged("weekly_digest", written)
+    return await _digest_job("weekly_digest", digests.write_weekly_digest, ctx, renderer)
 
 
 async def personal_news(ctx: JobContext | None = None, *, renderer: digests.DigestRenderer | None = None) -> int:
-    ctx = ctx or get_context()
-    settings = ctx.settings
-    async with ctx.sessions() as session:
-        written = await digests.write_personal_news(session, ctx.clock(), settings.tz, settings.quiet_hours,
-                                                    _digest_renderer(ctx, renderer), settings.default_language)
-    return _logged("personal_news", written)
+    return await _digest_job("personal_news", digests.write_personal_news, ctx, renderer)
 
 
 async def new_idea_cards(ctx: JobContext | None = None, *, renderer: digests.DigestRenderer | None = None) -> int:
-    ctx = ctx or get_context()
-    settings = ctx.settings
-    async with ctx.sessions() as session:
-        written = await digests.write_new_idea_cards(session, ctx.clock(), settings.tz, settings.quiet_hours,
-                                                     settings.max_new_idea_cards_per_day,
-                                                     _digest_renderer(ctx, renderer), settings.default_language)
-    return _logged("new_idea_cards", written)
+    cap = (ctx or get_context()).settings.max_new_idea_cards_per_day
+    return await _digest_job("new_idea_cards", digests.write_new_idea_cards, ctx, renderer, cap)
 
 
 async def broadcast_summaries(ctx: JobContext | None = None) -> int:

@@ -60,6 +60,16 @@ async def moderator_in_private_chat(event: Message | CallbackQuery, settings: Se
     return chat.type == "private"
 
 
+async def _lost_rights(event: Message | CallbackQuery, state: FSMContext, outcome: bc.Outcome) -> bool:
+    """Rights taken away between the router's filter and the domain: the draft is dropped, the answer is as if
+    the command did not exist. True when that happened."""
+    if outcome is not bc.Outcome.NO_RIGHTS:
+        return False
+    await FLOW.leave(state)
+    await not_for_you(event)
+    return True
+
+
 async def _expired(event: Message | CallbackQuery) -> None:
     await show(event, bs.step_expired())
 
@@ -89,9 +99,7 @@ async def audience_button(query: CallbackQuery, callback_data: BroadcastStep, se
         await query.answer(bs.step_out_of_date(), show_alert=True)
         return
     check = await bc.check_audience(session, settings, user.id, audience)
-    if check.outcome is bc.Outcome.NO_RIGHTS:
-        await FLOW.leave(state)
-        await not_for_you(query)
+    if await _lost_rights(query, state, check.outcome):
         return
     if check.outcome is not bc.Outcome.DONE:
         refusal = bs.audience_refusal(check.outcome, audience)
@@ -112,9 +120,7 @@ async def idea_typed(message: Message, session: AsyncSession, user: User, settin
         await show(message, Screen(bs.idea_number_needed()))
         return
     check = await bc.check_audience(session, settings, user.id, audience)
-    if check.outcome is bc.Outcome.NO_RIGHTS:
-        await FLOW.leave(state)
-        await not_for_you(message)
+    if await _lost_rights(message, state, check.outcome):
         return
     if check.outcome is not bc.Outcome.DONE:  # no such idea, or nobody to reach: another number, or /cancel
         await show(message, Screen(bs.audience_refusal(check.outcome, audience) + "\n" + bs.idea_number_needed()))
@@ -136,9 +142,7 @@ async def text_typed(message: Message, session: AsyncSession, user: User, settin
         await show(message, Screen(bs.text_problem(checked)))
         return
     check = await bc.check_audience(session, settings, user.id, audience)
-    if check.outcome is bc.Outcome.NO_RIGHTS:
-        await FLOW.leave(state)
-        await not_for_you(message)
+    if await _lost_rights(message, state, check.outcome):
         return
     if check.outcome is not bc.Outcome.DONE:  # everyone left meanwhile: choose the audience again
         await FLOW.enter(state, BroadcastForm.audience, clock, bc_audience=None, bc_text=None)
@@ -182,9 +186,7 @@ async def send_button(query: CallbackQuery, callback_data: BroadcastStep, sessio
         return
     draft = bc.Draft(audience, str(data["bc_text"]), batch_id=f"broadcast:{data['bc_nonce']}")
     result = await bc.send(session, settings, user.id, draft, clock())
-    if result.outcome is bc.Outcome.NO_RIGHTS:
-        await FLOW.leave(state)
-        await not_for_you(query)
+    if await _lost_rights(query, state, result.outcome):
         return
     if result.outcome is bc.Outcome.DONE or (result.outcome is bc.Outcome.ALREADY and result.view is not None):
         await FLOW.leave(state)
@@ -205,9 +207,7 @@ async def edit_button(query: CallbackQuery, callback_data: BroadcastStep, sessio
         return
     audience = bc.parse_audience(data.get("bc_audience"))
     check = await bc.check_audience(session, settings, user.id, audience)
-    if check.outcome is bc.Outcome.NO_RIGHTS:
-        await FLOW.leave(state)
-        await not_for_you(query)
+    if await _lost_rights(query, state, check.outcome):
         return
     await FLOW.enter(state, BroadcastForm.text, clock, bc_nonce=None)
     await show(query, bs.text_prompt(audience, check.recipients))

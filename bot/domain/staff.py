@@ -101,16 +101,8 @@ async def set_banned(session: AsyncSession, settings: Settings, actor_id: int, u
     target = await store.get_user(session, user_id)
     if banned and target is not None and target.is_moderator and actor_id not in settings.admin_ids:
         return UserActionResult(Outcome.ADMINS_ONLY, user_id)
-    if banned:
-        await store.ensure_user(session, user_id, settings.default_language)
-    if not await store.set_user_flag(session, user_id, "is_banned", banned):
-        await session.commit()
-        return UserActionResult(Outcome.ALREADY, user_id)
-    await store.add_audit(session, moderator_id=actor_id, action="ban" if banned else "unban",
-                          target_user_id=user_id, now=now, before={"is_banned": not banned},
-                          after={"is_banned": banned})
-    await session.commit()
-    return UserActionResult(Outcome.DONE, user_id, changed=True)
+    return await _set_flag(session, settings, actor_id, user_id, "is_banned", banned,
+                           "ban" if banned else "unban", now)
 
 
 async def set_moderator(session: AsyncSession, settings: Settings, actor_id: int, user_id: int, grant: bool,
@@ -122,13 +114,20 @@ async def set_moderator(session: AsyncSession, settings: Settings, actor_id: int
         return UserActionResult(Outcome.ADMINS_ONLY, user_id)
     if user_id in settings.admin_ids:
         return UserActionResult(Outcome.PROTECTED, user_id)
-    if grant:
+    return await _set_flag(session, settings, actor_id, user_id, "is_moderator", grant,
+                           "moderator_add" if grant else "moderator_remove", now)
+
+
+async def _set_flag(session: AsyncSession, settings: Settings, actor_id: int, user_id: int, flag: str, value: bool,
+                    action: str, now: datetime) -> UserActionResult:
+    """Set the resident's flag (creating the resident when it is set: a ban can come before their first
+    message) and audit it, in one transaction; ALREADY when it was so."""
+    if value:
         await store.ensure_user(session, user_id, settings.default_language)
-    if not await store.set_user_flag(session, user_id, "is_moderator", grant):
+    if not await store.set_user_flag(session, user_id, flag, value):
         await session.commit()
         return UserActionResult(Outcome.ALREADY, user_id)
-    await store.add_audit(session, moderator_id=actor_id, action="moderator_add" if grant else "moderator_remove",
-                          target_user_id=user_id, now=now, before={"is_moderator": not grant},
-                          after={"is_moderator": grant})
+    await store.add_audit(session, moderator_id=actor_id, action=action, target_user_id=user_id, now=now,
+                          before={flag: not value}, after={flag: value})
     await session.commit()
     return UserActionResult(Outcome.DONE, user_id, changed=True)
