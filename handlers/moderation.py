@@ -254,7 +254,7 @@ async def edit_language_button(moderator: Moderator, data: Mod) -> None:
     await FLOW.leave(moderator.state)
     await FLOW.enter(moderator.state, ModerationForm.title, moderator.clock, mod_idea=data.id, mod_version=data.v,
                      mod_lang=data.r)
-    await _ask(moderator, ms.title_prompt(result.card.idea, data.r, texts.text_limits()["title"],
+    await _ask(moderator, ms.title_prompt(result.card.idea, data.r, texts.TITLE_LIMITS,
                                           _mention(moderator)))
 
 
@@ -307,7 +307,7 @@ async def title_typed(moderator: Moderator, data: dict) -> None:
         return
     await moderator.state.update_data(mod_title=found.title.text if found.title is not None else None)
     await moderator.state.set_state(ModerationForm.body)
-    await moderator.show(ms.body_prompt(found.result.card.idea, text_language, texts.text_limits()["body"],
+    await moderator.show(ms.body_prompt(found.result.card.idea, text_language, texts.BODY_LIMITS,
                                         _mention(moderator)))
 
 

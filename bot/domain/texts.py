@@ -85,10 +85,6 @@ def check_body(raw: str) -> CheckedText:
     return _check(raw, BODY_LIMITS, MIN_LETTERS["body"], multiline=True)
 
 
-def text_limits() -> dict[str, tuple[int, int]]:
-    return {"title": TITLE_LIMITS, "body": BODY_LIMITS}
-
-
 @dataclass(frozen=True)
 class BroadcastText:
     text: str
