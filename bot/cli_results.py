@@ -81,5 +81,5 @@ def report(settings: Settings, slug: str, out: Path, languages: list[str]) -> No
     out.parent.mkdir(parents=True, exist_ok=True)
     for language in languages:
         path = out if len(languages) == 1 else out.with_name(f"{out.stem}.{language}{out.suffix}")
-        path.write_text(render_report(i18n, data, language), encoding="utf-8")
+        path.write_text(render_report(i18n, data, language, settings.tz), encoding="utf-8")
         print(f"wrote {path}")

@@ -21,7 +21,7 @@ from bot.ui import callbacks as cb
 from bot.ui import group_screens as gs
 from bot.ui.respond import show
 from bot.ui.screens import Screen, stale_button_text, unknown_command
-from handlers.moderation import moderator_here
+from handlers.moderators import moderator_here
 from storage.db import AsyncSession
 from storage.models import User
 
@@ -296,14 +296,14 @@ async def decision_command(message: Message, command: CommandObject, session: As
         await show(message, Screen(gs.groups_usage()))
         return
     result = await groups.decide(session, settings, user.id, member_id, command.command.lower() == "approve",
-                                 groups.clean_line(note, groups.NOTE_MAX), clock(), gs.GroupTexts(i18n))
+                                 groups.clean_line(note, groups.NOTE_MAX), clock(), gs.GroupTexts(i18n, settings.tz))
     await _group_answer(message, result, session, user, settings, clock())
 
 
 async def decision_button(query: CallbackQuery, callback_data: cb.Group, session: AsyncSession, user: User,
                           settings: Settings, clock: Clock, i18n: I18n) -> None:
     result = await groups.decide(session, settings, user.id, callback_data.id,
-                                 callback_data.act == cb.GROUP_APPROVE, None, clock(), gs.GroupTexts(i18n))
+                                 callback_data.act == cb.GROUP_APPROVE, None, clock(), gs.GroupTexts(i18n, settings.tz))
     if result.outcome is groups.Outcome.NO_RIGHTS:
         await query.answer(stale_button_text(), show_alert=True)
         return

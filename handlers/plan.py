@@ -17,7 +17,7 @@ from bot.ui import callbacks as cb
 from bot.ui import plan_screens as ps
 from bot.ui.respond import show
 from bot.ui.screens import Screen, unknown_command
-from handlers.moderation import moderator_here
+from handlers.moderators import moderator_here
 from storage.db import AsyncSession
 from storage.models import User
 

@@ -17,7 +17,7 @@ from bot.domain.rules import language_for
 from bot.ui import sharing_screens as ss
 from bot.ui.respond import show
 from bot.ui.screens import Screen, unknown_command
-from handlers.moderation import moderator_here
+from handlers.moderators import moderator_here
 from storage.db import AsyncSession
 from storage.models import User
 

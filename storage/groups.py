@@ -9,8 +9,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import User
-from storage.plan_models import GroupMeeting, GroupMember, GroupStatus, MemberStatus, WorkingGroup
+from storage.models import GroupMeeting, GroupMember, GroupStatus, MemberStatus, User, WorkingGroup
 
 
 async def groups_of_commitment(session: AsyncSession, commitment_id: int) -> list[WorkingGroup]:

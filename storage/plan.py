@@ -7,18 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
-from storage.models import Idea, User, Vote
-from storage.plan_models import Commitment, CommitmentFollow, IdeaCommitment, Milestone, PlanEvent
-
-
-def _insert(session: AsyncSession):
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+from storage.models import Commitment, CommitmentFollow, Idea, IdeaCommitment, Milestone, PlanEvent, User, Vote
+from storage.sql import insert_ignoring_conflicts, upsert
 
 
 async def commitments_of(session: AsyncSession, campaign_id: int) -> list[Commitment]:
@@ -91,7 +85,7 @@ async def commitment_of_idea(session: AsyncSession, idea_id: int) -> Commitment 
 
 async def link_idea(session: AsyncSession, idea_id: int, commitment_id: int) -> None:
     """Links the idea to the commitment, replacing an earlier link (one commitment per idea)."""
-    statement = _insert(session)(IdeaCommitment).values(idea_id=idea_id, commitment_id=commitment_id)
+    statement = upsert(session, IdeaCommitment).values(idea_id=idea_id, commitment_id=commitment_id)
     statement = statement.on_conflict_do_update(index_elements=["idea_id"],
                                                 set_={"commitment_id": commitment_id})
     await session.exec(statement)
@@ -111,8 +105,8 @@ async def is_following(session: AsyncSession, user_id: int, commitment_id: int) 
 async def set_following(session: AsyncSession, user_id: int, commitment_id: int, follow: bool) -> None:
     """Idempotent: a double tap follows once."""
     if follow:
-        statement = _insert(session)(CommitmentFollow).values(user_id=user_id, commitment_id=commitment_id)
-        await session.exec(statement.on_conflict_do_nothing())
+        await session.exec(insert_ignoring_conflicts(session, CommitmentFollow)
+                           .values(user_id=user_id, commitment_id=commitment_id))
     else:
         await session.exec(delete(CommitmentFollow).where(CommitmentFollow.user_id == user_id,
                                                           CommitmentFollow.commitment_id == commitment_id))

@@ -11,8 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
-from storage.models import Category, Idea, Vote
-from storage.plan_models import Commitment, IdeaCommitment
+from storage.models import Category, Commitment, Idea, IdeaCommitment, Vote
 
 
 async def public_ideas(session: AsyncSession, campaign_id: int) -> list[tuple[Idea, str, str | None]]:

@@ -17,8 +17,7 @@ from bot.domain import groups
 from bot.i18n import create_i18n
 from bot.ui import callbacks as cb
 from bot.ui.group_screens import GroupTexts
-from storage.models import AuditEntry, OutboxMessage
-from storage.plan_models import GroupMember, WorkingGroup
+from storage.models import AuditEntry, GroupMember, OutboxMessage, WorkingGroup
 from tests.conftest import App
 from tests.i18n_helpers import t
 from tests.staff_app import app_with_admin

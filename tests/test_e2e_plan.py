@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
+from bot import jobs
+from bot.delivery import Sender
 from bot.domain.campaign_file import CampaignFileError, load_campaign_file, parse_campaign
 from bot.domain.campaigns import import_campaign
+from bot.i18n import create_i18n
+from bot.job_context import JobContext
 from bot.ui import callbacks as cb
-from storage.models import AuditEntry, Idea
-from storage.plan_models import Commitment, CommitmentFollow, IdeaCommitment, Milestone, PlanEvent
+from storage.models import AuditEntry, Commitment, CommitmentFollow, Idea, IdeaCommitment, Milestone, PlanEvent
 from tests.conftest import App
 from tests.i18n_helpers import t
 from tests.staff_app import app_with_admin
@@ -231,3 +235,30 @@ async def test_a_resident_can_change_nothing_of_the_plan(plan_app):
         reply = await anna.send(command)
         assert reply.text == unknown, (command, reply.text)
     assert await plan_snapshot(plan_app) == before
+
+
+# ------------------------------------------------------------------ the weekly news
+
+async def test_a_follower_hears_of_a_completed_milestone_in_the_weekly_news_once(plan_app):
+    anna = plan_app.resident("lv")
+    await anna.send("/plan")
+    await anna.press("Lobēšanas atklātības reģistrs")
+    await anna.press(t("lv", "🔔 Follow"))
+    lobbying = await commitment(plan_app, "lobbying-transparency-register")
+    first = (await milestones(plan_app, lobbying.id))[0]
+    admin = plan_app.resident("lv", user_id=ADMIN)
+    await admin.send(f"/milestone {first.id} done Noteikumi pieņemti")
+
+    monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 10:00 in Riga: the weekly news goes out
+    context = JobContext(sessions=plan_app.sessions, settings=plan_app.settings, i18n=create_i18n(),
+                         clock=lambda: monday, bot_username="manabalss_test_bot")
+    assert await jobs.personal_news(context) == 1
+    assert await jobs.personal_news(context) == 0  # the week's news is written once
+    await Sender(plan_app.bot, plan_app.sessions, rate_per_second=100.0, chat_interval=0.05).run_once()
+
+    news = anna.last
+    assert t("lv", "🔔 <b>Your news this week</b>").replace("<b>", "").replace("</b>", "") in news.text
+    assert t("lv", "✅ milestone done: {milestone}", milestone=first.title_lv) in news.text
+    assert "Noteikumi pieņemti" in news.text
+    opened = await anna.press("Lobēšanas atklātības reģistrs", message=news)
+    assert "Valsts kanceleja" in opened.text

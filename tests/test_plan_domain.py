@@ -11,9 +11,8 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.domain import groups, plan, plan_news
-from bot.domain.moderation import Outgoing
-from storage.models import Idea, User
-from storage.plan_models import Commitment, CommitmentFollow, GroupMember, Milestone, PlanEvent, WorkingGroup
+from bot.domain.outgoing import Outgoing
+from storage.models import Commitment, CommitmentFollow, GroupMember, Idea, Milestone, PlanEvent, User, WorkingGroup
 from storage.users import get_or_create_user
 from storage.votes import add_vote
 from tests.conftest import CAMPAIGN_OPEN, load_example

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from storage.models import Category, Idea, IdeaStatus
-from storage.plan_models import GroupMember, WorkingGroup
+from storage.models import Category, GroupMember, Idea, IdeaStatus, WorkingGroup
 from storage.users import get_or_create_user
 from storage.votes import add_vote
 from tests.conftest import CAMPAIGN_OPEN, load_example

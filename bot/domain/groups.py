@@ -20,30 +20,30 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.broadcasts import has_rights
 from bot.domain.campaign_file import GROUP_STATUSES, CampaignSpec
+from bot.domain.lifecycle import has_rights, valid_id
 from bot.domain.localized import localized_fields
-from bot.domain.moderation import Outgoing
+from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from storage import campaigns as campaign_store
 from storage import groups as store
-from storage import outbox
 from storage import plan as plan_store
 from storage.campaigns import apply_fields
-from storage.models import LANGUAGES, Campaign, Category, User
-from storage.moderation import add_audit, users_by_ids
-from storage.plan_models import (
+from storage.models import (
+    Campaign,
+    Category,
     Commitment,
     GroupMeeting,
     GroupMember,
     GroupStatus,
     MemberStatus,
+    User,
     WorkingGroup,
 )
+from storage.moderation import add_audit, users_by_ids
 
 WHY_MIN, WHY_MAX = 10, 500
 ORG_MAX = 200
 NOTE_MAX = 500
-MAX_DB_INT = 2**31 - 1
 M = MemberStatus
 
 
@@ -68,7 +68,7 @@ class GroupCard:
 
 
 async def group_card(session: AsyncSession, group_id: int, reader_id: int, now: datetime) -> GroupCard | None:
-    if not 0 < group_id <= MAX_DB_INT:
+    if not valid_id(group_id):
         return None
     group = await store.get_group(session, group_id)
     if group is None:
@@ -175,7 +175,7 @@ async def sign_up(session: AsyncSession, user: User, signup: SignUp, now: dateti
 
 async def leave(session: AsyncSession, group_id: int, user_id: int, now: datetime) -> GroupCard | None:
     """One tap: the sign-up and its contact are deleted. None when the group does not exist."""
-    if not 0 < group_id <= MAX_DB_INT:
+    if not valid_id(group_id):
         return None
     await store.remove_member(session, group_id, user_id)
     await session.commit()
@@ -225,10 +225,6 @@ class GroupRenderer(Protocol):
     def meeting_reminder(self, group: WorkingGroup, meeting: GroupMeeting, language: str) -> Outgoing: ...
 
 
-def language_of(user: User | None) -> str:
-    return user.language if user is not None and user.language in LANGUAGES else "lv"
-
-
 # ------------------------------------------------------------------ moderators
 
 class Outcome(StrEnum):
@@ -272,10 +268,11 @@ async def review(session: AsyncSession, settings: Settings, actor_id: int, group
 
 async def decide(session: AsyncSession, settings: Settings, actor_id: int, member_id: int, approve: bool,
                  note: str | None, now: datetime, renderer: GroupRenderer) -> GroupResult:
+    default_language = settings.default_language
     """Approve or decline a sign-up; the resident reads the decision (and the note) in their language."""
     if not await has_rights(session, settings, actor_id):
         return GroupResult(Outcome.NO_RIGHTS)
-    member = await store.get_member(session, member_id) if 0 < member_id <= MAX_DB_INT else None
+    member = await store.get_member(session, member_id) if valid_id(member_id) else None
     if member is None:
         return GroupResult(Outcome.NOT_FOUND)
     group = await store.lock_group(session, member.group_id)
@@ -294,9 +291,10 @@ async def decide(session: AsyncSession, settings: Settings, actor_id: int, membe
                     before={"group": group.id, "member": member.id, "status": before},
                     after={"group": group.id, "member": member.id, "status": status, "note": note})
     resident = (await users_by_ids(session, [member.user_id])).get(member.user_id)
-    out = renderer.decision(group, member, language_of(resident))
-    await outbox.enqueue(session, member.user_id, out.text, kind="group", reply_markup=out.markup,
-                         dedupe_key=f"group:{member.id}:{status}:{int(now.timestamp())}", not_before=now)
+    language = language_of(resident.language if resident else None, default_language)
+    recipient = Recipient(member.user_id, language, f"group:{member.id}:{status}:{int(now.timestamp())}")
+    await fan_out(session, [recipient], lambda language: renderer.decision(group, member, language),
+                  kind="group", not_before=now)
     await session.commit()
     return GroupResult(Outcome.DONE, group, member)
 
@@ -308,7 +306,7 @@ async def set_status(session: AsyncSession, settings: Settings, actor_id: int, g
         return GroupResult(Outcome.NO_RIGHTS)
     if status not in GROUP_STATUSES:
         return GroupResult(Outcome.BAD_INPUT)
-    group = await store.lock_group(session, group_id) if 0 < group_id <= MAX_DB_INT else None
+    group = await store.lock_group(session, group_id) if valid_id(group_id) else None
     if group is None:
         return GroupResult(Outcome.NOT_FOUND)
     if group.status == status:
@@ -327,7 +325,7 @@ async def add_meeting(session: AsyncSession, settings: Settings, actor_id: int, 
     """`where`: a https:// link (online) or a place."""
     if not await has_rights(session, settings, actor_id):
         return GroupResult(Outcome.NO_RIGHTS)
-    group = await store.lock_group(session, group_id) if 0 < group_id <= MAX_DB_INT else None
+    group = await store.lock_group(session, group_id) if valid_id(group_id) else None
     if group is None:
         return GroupResult(Outcome.NOT_FOUND)
     online = where if where.startswith("https://") else None
@@ -345,7 +343,7 @@ async def add_group(session: AsyncSession, settings: Settings, actor_id: int, co
     """A new group drafting a commitment (its description and meetings follow with /group N ...)."""
     if not await has_rights(session, settings, actor_id):
         return GroupResult(Outcome.NO_RIGHTS)
-    commitment = await plan_store.get_commitment(session, commitment_id) if 0 < commitment_id <= MAX_DB_INT else None
+    commitment = await plan_store.get_commitment(session, commitment_id) if valid_id(commitment_id) else None
     if commitment is None:
         return GroupResult(Outcome.NOT_FOUND)
     group = WorkingGroup(campaign_id=commitment.campaign_id, key=f"g-{commitment_id}-{int(now.timestamp())}",
@@ -379,7 +377,7 @@ def members_csv(members: list[GroupMember], tz: ZoneInfo) -> str:
 
 async def approved_csv(session: AsyncSession, group_id: int, tz: ZoneInfo) -> tuple[WorkingGroup, str] | None:
     """For the operator's `python -m bot export-group N` (no rights to check there) and moderators."""
-    group = await store.get_group(session, group_id) if 0 < group_id <= MAX_DB_INT else None
+    group = await store.get_group(session, group_id) if valid_id(group_id) else None
     if group is None:
         return None
     return group, members_csv(await store.members(session, group_id, M.APPROVED), tz)
@@ -405,7 +403,7 @@ def tomorrow_window(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def write_meeting_reminders(session: AsyncSession, now: datetime, tz: ZoneInfo, renderer: GroupRenderer,
-                                  not_before: datetime | None = None) -> int:
+                                  default_language: str = "lv") -> int:
     """The day before a meeting, each approved member gets one reminder in their language. Safe to run often:
     the dedupe key (meeting, member) keeps it to one."""
     start, end = tomorrow_window(now, tz)
@@ -413,16 +411,13 @@ async def write_meeting_reminders(session: AsyncSession, now: datetime, tz: Zone
     if not meetings:
         return 0
     groups = await store.groups_by_ids(session, [meeting.group_id for meeting in meetings])
-    messages = []
+    written = 0
     for meeting in meetings:
-        rendered: dict[str, Outgoing] = {}
-        for user_id, language in await store.approved_recipients(session, meeting.group_id):
-            language = language if language in LANGUAGES else "lv"
-            if language not in rendered:
-                rendered[language] = renderer.meeting_reminder(groups[meeting.group_id], meeting, language)
-            out = rendered[language]
-            messages.append({"chat_id": user_id, "kind": REMINDER_KIND, "text": out.text,
-                             "reply_markup": out.markup, "dedupe_key": f"meeting:{meeting.id}:{user_id}"})
-    written = await outbox.enqueue_many(session, messages, not_before=not_before or now)
+        recipients = [Recipient(user_id, language_of(language, default_language), f"meeting:{meeting.id}:{user_id}")
+                      for user_id, language in await store.approved_recipients(session, meeting.group_id)]
+        group = groups[meeting.group_id]
+        written += await fan_out(session, recipients,
+                                 lambda language, group=group, meeting=meeting: renderer.meeting_reminder(
+                                     group, meeting, language), kind=REMINDER_KIND, not_before=now)
     await session.commit()
     return written

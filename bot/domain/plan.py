@@ -14,23 +14,21 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.broadcasts import has_rights
 from bot.domain.campaign_file import COMMITMENT_STATUSES, TITLE_MAX_CHARS, CampaignSpec, CommitmentSpec
 from bot.domain.groups import groups_of_commitment
+from bot.domain.lifecycle import has_rights, valid_id
 from bot.domain.localized import localized_fields
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import plan as store
 from storage.campaigns import apply_fields
-from storage.models import LANGUAGES, Campaign, Idea
+from storage.models import LANGUAGES, Campaign, Commitment, CommitmentStatus, Idea, Milestone, PlanEventKind
 from storage.moderation import add_audit
-from storage.plan_models import Commitment, CommitmentStatus, Milestone, PlanEventKind
 
 C = CommitmentStatus
 # The order residents read the plan in: what is moving first, then what is agreed, drafted, finished, dropped.
 STATUS_ORDER = (C.IN_PROGRESS, C.AGREED, C.DRAFTING, C.DONE, C.DROPPED)
 NOTE_MAX_CHARS = 500
-MAX_DB_INT = 2**31 - 1
 
 
 # ------------------------------------------------------------------ progress (pure)
@@ -101,7 +99,7 @@ class CommitmentCard:
 
 async def commitment_card(session: AsyncSession, commitment_id: int, reader_id: int, today: date
                           ) -> CommitmentCard | None:
-    if not 0 < commitment_id <= MAX_DB_INT:
+    if not valid_id(commitment_id):
         return None
     commitment = await store.get_commitment(session, commitment_id)
     if commitment is None:
@@ -210,7 +208,7 @@ def parse_number(word: str | None) -> int | None:
     if match is None:
         return None
     number = int(match.group(1))
-    return number if 0 < number <= MAX_DB_INT else None
+    return number if valid_id(number) else None
 
 
 def parse_status(word: str | None) -> str | None:

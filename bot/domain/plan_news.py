@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import plan as store
-from storage.plan_models import Commitment, Milestone, PlanEventKind
+from storage.models import Commitment, Milestone, PlanEventKind
 
 MILESTONE_OVERDUE = "milestone_overdue"
 

@@ -67,6 +67,11 @@ def idea_start_payload(idea_id: int) -> str:
     return f"{START_IDEA_PREFIX}{idea_id}"
 
 
+def idea_link(bot_username: str, idea_id: int) -> str:
+    """The link that opens the idea's card in the bot (shared, in inline cards and in QR codes)."""
+    return f"https://t.me/{bot_username}?start={idea_start_payload(idea_id)}"
+
+
 def parse_start_payload(payload: str | None) -> int | None:
     """The idea id of a shared link's payload ("idea_42"), or None for anything else."""
     if not payload or not payload.startswith(START_IDEA_PREFIX):

@@ -11,23 +11,18 @@ import segno
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain import ideas as idea_domain
-from bot.domain.broadcasts import has_rights
-from bot.domain.rules import MAX_SEARCH_LENGTH, MIN_SEARCH_LENGTH, idea_start_payload
+from bot.domain import browse
+from bot.domain.lifecycle import has_rights, valid_id
+from bot.domain.rules import MAX_SEARCH_LENGTH, MIN_SEARCH_LENGTH, idea_link
 from storage import ideas as idea_store
 from storage.models import Campaign, Idea
 from storage.text import search_words
 
 INLINE_RESULTS = 20  # Telegram allows 50; twenty cards are plenty in a chat's popup
-MAX_DB_INT = 2**31 - 1
 
 
 def bot_link(bot_username: str) -> str:
     return f"https://t.me/{bot_username}"
-
-
-def idea_link(bot_username: str, idea_id: int) -> str:
-    return f"{bot_link(bot_username)}?start={idea_start_payload(idea_id)}"
 
 
 def qr_png(link: str) -> bytes:
@@ -46,7 +41,7 @@ class InlineIdeas:
 async def inline_ideas(session: AsyncSession, query: str, offset: int, now: datetime) -> InlineIdeas:
     """The ideas a typed inline query offers: found by its words, like the bot's search, or the most supported
     ones while too little is typed. `offset` pages through them (Telegram sends back our next_offset)."""
-    campaign = await idea_domain.current_campaign(session, now)
+    campaign = await browse.current_campaign(session, now)
     if campaign is None:
         return InlineIdeas([], None)
     offset = max(offset, 0)
@@ -76,12 +71,12 @@ async def qr_code(session: AsyncSession, settings: Settings, actor_id: int, targ
         return "no_rights"
     target = target.strip().lower().lstrip("#")
     if target == "campaign":
-        campaign = await idea_domain.current_campaign(session, now)
+        campaign = await browse.current_campaign(session, now)
         if campaign is None:
             return "not_found"
         link = bot_link(bot_username)
         return QrCode(link, qr_png(link), campaign=campaign)
-    if not target.isdigit() or not 0 < int(target) <= MAX_DB_INT:
+    if not target.isdigit() or not valid_id(int(target)):
         return "usage"
     found = await idea_store.get_idea_with_category(session, int(target))
     if found is None or not idea_store.is_public(found[0]):

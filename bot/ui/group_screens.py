@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from aiogram.types import (
     InlineKeyboardButton,
@@ -18,12 +18,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import groups
 from bot.domain.localized import localized
-from bot.domain.moderation import Outgoing
-from bot.i18n import fmt_datetime, fmt_number
+from bot.domain.outgoing import Outgoing
+from bot.i18n import fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
-from storage.plan_models import Commitment, GroupMeeting, GroupMember, GroupStatus, MemberStatus, WorkingGroup
+from storage.models import Commitment, GroupMeeting, GroupMember, GroupStatus, MemberStatus, WorkingGroup
 
 G, M = GroupStatus, MemberStatus
 STATUS_ICONS = {G.FORMING: "🌱", G.MEETING: "🗣", G.FINISHED: "🏁"}
@@ -298,18 +298,14 @@ def reminder_screen(group: WorkingGroup, meeting: GroupMeeting, language: str) -
 
 
 class GroupTexts:
-    """bot.domain.groups.GroupRenderer: each text in the given language, in an i18n context of its own."""
+    """bot.domain.groups.GroupRenderer: each text in the given language and the TIMEZONE setting."""
 
-    def __init__(self, i18n: I18n) -> None:
+    def __init__(self, i18n: I18n, tz: ZoneInfo | None = None) -> None:
         self.i18n = i18n
-
-    @contextmanager
-    def _locale(self, language: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(language):
-            yield
+        self.tz = tz
 
     def _render(self, language: str, build: Callable[[], Screen]) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             screen = build()
         return Outgoing(screen.text, screen.markup.model_dump(exclude_none=True) if screen.markup else None)
 

@@ -19,7 +19,7 @@ from bot.ui import callbacks as cb
 from bot.ui.group_screens import group_button
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
-from storage.plan_models import Commitment, CommitmentStatus, Milestone
+from storage.models import Commitment, CommitmentStatus, Milestone
 
 C = CommitmentStatus
 STATUS_ICONS = {C.DRAFTING: "📝", C.AGREED: "🤝", C.IN_PROGRESS: "🚧", C.DONE: "🏁", C.DROPPED: "✖️"}

@@ -9,14 +9,15 @@ import base64
 import tempfile
 from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.localized import localized
 from bot.domain.results import Report
-from bot.i18n import fmt_date, fmt_number
-from bot.ui.campaign_event_screens import draw_results_chart
+from bot.i18n import fmt_date, fmt_number, rendering
+from bot.ui.campaign_events_screens import draw_results_chart
 from bot.ui.group_screens import group_status_name
 from bot.ui.plan_screens import day, progress_text, status_words
 from bot.ui.status_texts import status_name
@@ -154,6 +155,6 @@ def _groups_section(report: Report, language: str) -> list[str]:
     return parts
 
 
-def render_report(i18n: I18n, report: Report, language: str) -> str:
-    with i18n.context(), i18n.use_locale(language):
+def render_report(i18n: I18n, report: Report, language: str, tz: ZoneInfo | None = None) -> str:
+    with rendering(i18n, language, tz):
         return report_html(report, language, chart_png(report, language))

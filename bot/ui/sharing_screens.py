@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain import sharing
 from bot.domain.localized import localized
+from bot.domain.rules import idea_link
 from bot.ui.screens import supporters_text
 from bot.ui.text import escape, shorten
 from storage.models import Idea
@@ -27,7 +28,7 @@ def inline_card(idea: Idea, language: str, bot_username: str) -> InlineQueryResu
     text = "\n".join([f"💡 <b>{escape(title)}</b>", "", escape(shorten(body, CARD_BODY_LENGTH)), "",
                       f"👍 {supporters_text(idea.supporters_count)}",
                       _("Support it in the ManaBalss bot: one tap, anonymous.")])
-    button = InlineKeyboardButton(text=_("💬 Open in the bot"), url=sharing.idea_link(bot_username, idea.id))
+    button = InlineKeyboardButton(text=_("💬 Open in the bot"), url=idea_link(bot_username, idea.id))
     return InlineQueryResultArticle(
         id=f"idea-{idea.id}",
         title=shorten(title, 100),
