@@ -10,6 +10,7 @@ the JobContext, is registered here by the process that runs the scheduler (`set_
 | `personal_news`       | after the digest: what became of each resident's ideas, leaving out what the digest told |
 | `new_idea_cards`      | often: one-tap cards of new ideas in chosen categories; nothing during the quiet hours   |
 | `broadcast_summaries` | a finished broadcast's summary to its moderator (bot/domain/broadcasts.write_summary)    |
+| `meeting_reminders`   | the day before a working group's meeting, a reminder to each member (bot/domain/groups)  |
 
 Each job logs and returns the number of outbox messages it wrote; bot/delivery.py sends them. Every job is
 idempotent (its run is claimed in the transaction that writes its messages), so a late, repeated or concurrent
@@ -20,13 +21,14 @@ from __future__ import annotations
 import logging
 
 from bot.domain import broadcasts as bc
-from bot.domain import campaign_events, digests
+from bot.domain import campaign_events, digests, groups
 from bot.domain.outgoing import Outgoing
 from bot.i18n import rendering
 from bot.job_context import JobContext
 from bot.ui import broadcasts_screens
 from bot.ui.campaign_events_screens import CampaignEventRenderer
 from bot.ui.digests_screens import DigestScreens
+from bot.ui.group_screens import GroupTexts
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,3 +113,14 @@ async def broadcast_summaries(ctx: JobContext | None = None) -> int:
                 log.info("broadcast %s finished: summary written for moderator %s", view.broadcast.id,
                          view.broadcast.moderator_id)
     return _logged("broadcast_summaries", written)
+
+
+async def meeting_reminders(ctx: JobContext | None = None) -> int:
+    """Tomorrow's working-group meetings: one reminder per approved member, in their language (dedupe keys keep
+    it to one however often this runs)."""
+    ctx = ctx or get_context()
+    settings = ctx.settings
+    async with ctx.sessions() as session:
+        written = await groups.write_meeting_reminders(session, ctx.clock(), settings.tz,
+                                                       GroupTexts(ctx.i18n, settings.tz), settings.default_language)
+    return _logged("meeting_reminders", written)

@@ -11,6 +11,7 @@ their JobContext in bot.jobs, so nothing unpicklable is stored):
 | `personal_news`       | cron: the same day, an hour later                   |
 | `new_idea_cards`      | every 30 minutes                                    |
 | `broadcast_summaries` | every 30 seconds                                    |
+| `meeting_reminders`   | cron: daily at 10:00, TIMEZONE                      |
 
 Each id is also the name of its function in bot/jobs.py (what it does is told there). Job stores written
 before bot/jobs.py held all the jobs refer to the same "bot.jobs:<id>" names, and `sync_jobs` re-registers
@@ -70,7 +71,10 @@ JOB_WEEKLY_DIGEST = "weekly_digest"
 JOB_PERSONAL_NEWS = "personal_news"
 JOB_NEW_IDEA_CARDS = "new_idea_cards"
 JOB_BROADCAST_SUMMARIES = "broadcast_summaries"
-JOB_IDS = (JOB_CAMPAIGN_TICK, JOB_WEEKLY_DIGEST, JOB_PERSONAL_NEWS, JOB_NEW_IDEA_CARDS, JOB_BROADCAST_SUMMARIES)
+JOB_MEETING_REMINDERS = "meeting_reminders"
+JOB_IDS = (JOB_CAMPAIGN_TICK, JOB_WEEKLY_DIGEST, JOB_PERSONAL_NEWS, JOB_NEW_IDEA_CARDS, JOB_BROADCAST_SUMMARIES,
+           JOB_MEETING_REMINDERS)
+MEETING_REMINDER_HOUR = 10  # the day before a meeting, at a decent hour
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
@@ -113,6 +117,8 @@ def job_specs(settings: Settings, timing: Timing = Timing()) -> list[JobSpec]:
                 IntervalTrigger(minutes=timing.new_idea_cards_minutes, timezone=tz)),
         JobSpec(JOB_BROADCAST_SUMMARIES, "bot.jobs:broadcast_summaries",
                 IntervalTrigger(seconds=timing.broadcast_summaries_seconds, timezone=tz)),
+        JobSpec(JOB_MEETING_REMINDERS, "bot.jobs:meeting_reminders",
+                CronTrigger(hour=MEETING_REMINDER_HOUR, minute=0, timezone=tz)),
     ]
 
 

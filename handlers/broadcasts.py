@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -76,10 +76,31 @@ async def _expired(event: Message | CallbackQuery) -> None:
 
 # ------------------------------------------------------------------ /broadcast
 
-async def broadcast_command(message: Message, state: FSMContext, clock: Clock) -> None:
+async def broadcast_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
+                            settings: Settings, state: FSMContext, clock: Clock) -> None:
     await FLOW.leave(state)
-    await FLOW.enter(state, BroadcastForm.audience, clock)
-    await show(message, bs.audience_screen())
+    group_id = parse_group_audience(command.args)
+    if group_id is None:
+        await FLOW.enter(state, BroadcastForm.audience, clock)
+        await show(message, bs.audience_screen())
+        return
+    # "/broadcast group N": the members of a working group, straight to the text (the group's card says so).
+    audience = bc.members_audience(group_id)
+    check = await bc.check_audience(session, settings, user.id, audience)
+    if await _lost_rights(message, state, check.outcome):
+        return
+    if check.outcome is not bc.Outcome.DONE:
+        await show(message, Screen(bs.audience_refusal(check.outcome, audience)))
+        return
+    await FLOW.enter(state, BroadcastForm.text, clock, bc_audience=audience.code)
+    await show(message, bs.text_prompt(audience, check.recipients))
+
+
+def parse_group_audience(args: str | None) -> int | None:
+    words = (args or "").split()
+    if len(words) == 2 and words[0].lower() == "group" and words[1].isdigit():
+        return int(words[1])
+    return None
 
 
 async def audience_button(query: CallbackQuery, callback_data: BroadcastStep, session: AsyncSession, user: User,

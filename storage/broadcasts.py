@@ -16,11 +16,21 @@ from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Broadcast, Idea, OutboxMessage, OutboxStatus, User, Vote
+from storage.models import (
+    Broadcast,
+    GroupMember,
+    Idea,
+    MemberStatus,
+    OutboxMessage,
+    OutboxStatus,
+    User,
+    Vote,
+    WorkingGroup,
+)
 from storage.outbox import BatchProgress
 from storage.sql import insert_ignoring_conflicts
 
-AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters")
+AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters", "members")
 _outbox = OutboxMessage.__table__
 _NO_SYNC = {"synchronize_session": False}
 
@@ -36,6 +46,9 @@ def _recipients(kind: str, argument: str | int | None) -> list:
         conditions.append(User.subscribed.is_(True))
     elif kind == "supporters":
         conditions.append(User.id.in_(select(Vote.user_id).where(Vote.idea_id == int(argument))))
+    elif kind == "members":  # a working group's approved members
+        conditions.append(User.id.in_(select(GroupMember.user_id).where(
+            GroupMember.group_id == int(argument), GroupMember.status == MemberStatus.APPROVED)))
     else:
         raise ValueError(f"unknown audience kind {kind!r}")
     return conditions
@@ -44,6 +57,10 @@ def _recipients(kind: str, argument: str | int | None) -> list:
 async def count_recipients(session: AsyncSession, kind: str, argument: str | int | None) -> int:
     statement = select(func.count()).select_from(User).where(*_recipients(kind, argument))
     return (await session.exec(statement)).one()
+
+
+async def group_exists(session: AsyncSession, group_id: int) -> bool:
+    return (await session.exec(select(WorkingGroup.id).where(WorkingGroup.id == group_id))).first() is not None
 
 
 async def idea_exists(session: AsyncSession, idea_id: int) -> bool:

@@ -20,6 +20,14 @@ async def groups_of_commitment(session: AsyncSession, commitment_id: int) -> lis
     return list((await session.exec(query)).all())
 
 
+async def open_groups(session: AsyncSession, campaign_id: int) -> list[WorkingGroup]:
+    """The campaign's groups that are not finished (residents can still join or follow them)."""
+    query = (select(WorkingGroup)
+             .where(WorkingGroup.campaign_id == campaign_id, WorkingGroup.status != GroupStatus.FINISHED)
+             .order_by(WorkingGroup.id))
+    return list((await session.exec(query)).all())
+
+
 async def group_by_key(session: AsyncSession, campaign_id: int, key: str) -> WorkingGroup | None:
     query = select(WorkingGroup).where(WorkingGroup.campaign_id == campaign_id, WorkingGroup.key == key)
     return (await session.exec(query)).first()

@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, Vote
+from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaCommitment, Vote
 from storage.text import search_key
 
 SORT_TOP = "top"
@@ -69,18 +69,20 @@ async def get_idea_with_category(session: AsyncSession, idea_id: int) -> tuple[I
 
 
 async def card_rows(session: AsyncSession, idea_id: int, reader_id: int
-                    ) -> tuple[Idea, Category, Campaign, bool] | None:
-    """An idea with its category, its campaign and whether the reader supports it, in one query."""
+                    ) -> tuple[Idea, Category, Campaign, bool, int | None] | None:
+    """An idea with its category, its campaign, whether the reader supports it and the id of the action plan's
+    commitment it fed (or None), in one query."""
     supported = and_(Vote.idea_id == Idea.id, Vote.user_id == reader_id)
     statement = (
-        select(Idea, Category, Campaign, Vote.user_id)
+        select(Idea, Category, Campaign, Vote.user_id, IdeaCommitment.commitment_id)
         .join(Category, Category.id == Idea.category_id)
         .join(Campaign, Campaign.id == Idea.campaign_id)
         .outerjoin(Vote, supported)
+        .outerjoin(IdeaCommitment, IdeaCommitment.idea_id == Idea.id)
         .where(Idea.id == idea_id)
     )
     row = (await session.exec(statement)).first()
-    return (row[0], row[1], row[2], row[3] is not None) if row else None
+    return (row[0], row[1], row[2], row[3] is not None, row[4]) if row else None
 
 
 async def search_ideas(

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
+from bot import jobs
+from bot.delivery import Sender
 from bot.domain import groups
 from bot.i18n import create_i18n
+from bot.job_context import JobContext
 from bot.ui import callbacks as cb
-from bot.ui.group_screens import GroupTexts
 from storage.models import AuditEntry, GroupMember, OutboxMessage, WorkingGroup
 from tests.conftest import App
 from tests.i18n_helpers import t
@@ -125,6 +127,17 @@ async def test_a_resident_and_an_ngo_join_a_moderator_approves_exports_and_they_
     assert "Darba grupa: agrīna sabiedrības līdzdalība" in notices[0].text  # Anna reads Latvian
     assert "Рабочая группа: раннее участие общества" in notices[1].text and "Gaidām jūs" in notices[1].text
 
+    # The moderator messages the group's members through the broadcast flow.
+    prompt = await admin.send(f"/broadcast group {group.id}")
+    assert t("lv", "members of working group #{id}", id=group.id) in prompt.text
+    await admin.send("Tikšanās sāksies 15:00, ieeja no Brīvības bulvāra.")
+    await admin.press(t("lv", "✅ Confirm and send"))
+    async with group_app.sessions() as session:
+        sent = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "broadcast"))).all()
+    assert sorted(message.chat_id for message in sent) == sorted([anna.user_id, olga.user_id])
+    nobody = await admin.send("/broadcast group 999")
+    assert t("lv", "🚫 There is no working group #{id}.", id=999) in nobody.text
+
     exported = await admin.send(f"/group {group.id} csv")
     document = exported.sent[0]
     rows = list(csv.DictReader(io.StringIO(document.upload.content.decode("utf-8-sig"))))
@@ -146,7 +159,7 @@ async def test_a_resident_and_an_ngo_join_a_moderator_approves_exports_and_they_
     assert (remaining.contact_phone, remaining.contact_username) == (None, None)
     async with group_app.sessions() as session:
         actions = [entry.action for entry in (await session.exec(select(AuditEntry).order_by(AuditEntry.id))).all()]
-    assert actions == ["group_approve", "group_approve", "group_status"]
+    assert actions == ["group_approve", "group_approve", "broadcast", "group_status"]
 
 
 async def test_members_get_the_meeting_reminder_once_in_their_language(group_app):
@@ -156,21 +169,20 @@ async def test_members_get_the_meeting_reminder_once_in_their_language(group_app
         for member in (await session.exec(select(GroupMember))).all():
             member.status = "approved"
         await session.commit()
-    texts = GroupTexts(create_i18n())
-    # The first meeting is on 8 December 2026 at 15:00 Riga time; the day before, at 10:00.
-    day_before = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-    async with group_app.sessions() as session:
-        nothing_yet = await groups.write_meeting_reminders(session, datetime(2026, 12, 6, 8, 0, tzinfo=UTC),
-                                                           group_app.settings.tz, texts)
-    assert nothing_yet == 0
-    for _run in range(2):
-        async with group_app.sessions() as session:
-            await groups.write_meeting_reminders(session, day_before, group_app.settings.tz, texts)
-    async with group_app.sessions() as session:
-        reminders = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "meeting")
-                                        .order_by(OutboxMessage.chat_id))).all()
-    assert [reminder.chat_id for reminder in reminders] == [anna.user_id, olga.user_id]
-    assert "Darba grupa: agrīna" in reminders[0].text and "Рабочая группа: раннее" in reminders[1].text
+    # The first meeting is on 8 December 2026 at 15:00 Riga time; the day before, the 10:00 job reminds.
+    def context(now: datetime) -> JobContext:
+        return JobContext(sessions=group_app.sessions, settings=group_app.settings, i18n=create_i18n(),
+                          clock=lambda: now, bot_username="manabalss_test_bot")
+
+    assert await jobs.meeting_reminders(context(datetime(2026, 12, 6, 8, 0, tzinfo=UTC))) == 0
+    day_before = context(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+    assert await jobs.meeting_reminders(day_before) == 2
+    assert await jobs.meeting_reminders(day_before) == 0  # a second run (or a restart) reminds nobody again
+    await Sender(group_app.bot, group_app.sessions, rate_per_second=100.0, chat_interval=0.05).run_once()
+    heading = {"lv": "Darba grupa: agrīna", "ru": "Рабочая группа: раннее"}
+    for person, language in ((anna, "lv"), (olga, "ru")):
+        reminders = [m for m in person.messages if m.text and m.text.startswith("⏰")]
+        assert len(reminders) == 1 and heading[language] in reminders[0].text
     assert "Brīvības bulvāris 36" in reminders[0].text
 
 

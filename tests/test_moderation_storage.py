@@ -18,8 +18,9 @@ from bot.domain.rules import VoteRefusal
 from bot.i18n import create_i18n
 from bot.ui import callbacks as cb
 from bot.ui import moderation_screens as ms
+from storage import plan as plan_store
 from storage import votes as vote_store
-from storage.models import AuditEntry, Category, Idea, IdeaStatus, OutboxMessage, Report, StatusChange, Vote
+from storage.models import AuditEntry, Category, Commitment, Idea, IdeaStatus, OutboxMessage, Report, StatusChange, Vote
 from storage.users import get_or_create_user
 from tests.conftest import CAMPAIGN_OPEN, load_example
 from tests.i18n_helpers import t
@@ -192,7 +193,14 @@ async def test_status_changes_follow_the_lifecycle(db, renderer):
             return await mod.set_status(session, SETTINGS, ADMIN, idea_id, status, None, NOW, renderer=renderer)
 
     assert (await move(S.IMPLEMENTED)).outcome is Outcome.NOT_ALLOWED
-    for status in (S.UNDER_REVIEW, S.INCLUDED, S.IMPLEMENTED):
+    assert (await move(S.UNDER_REVIEW)).outcome is Outcome.DONE
+    # "Included in the action plan" names the commitment the idea fed: linked first.
+    assert (await move(S.INCLUDED)).outcome is Outcome.NO_COMMITMENT
+    async with db() as session:
+        commitment = (await session.exec(select(Commitment))).first()
+        await plan_store.link_idea(session, idea_id, commitment.id)
+        await session.commit()
+    for status in (S.INCLUDED, S.IMPLEMENTED):
         assert (await move(status)).outcome is Outcome.DONE
     assert (await move(S.NOT_INCLUDED)).outcome is Outcome.NOT_ALLOWED
     assert (await move(S.MERGED)).outcome is Outcome.NOT_ALLOWED  # merging needs /merge

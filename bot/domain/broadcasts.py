@@ -56,6 +56,7 @@ class Audience:
     kind: str  # storage.broadcasts.AUDIENCE_KINDS
     language: str | None = None
     idea_id: int | None = None
+    group_id: int | None = None  # "members": the approved members of a working group
 
     @property
     def code(self) -> str:
@@ -64,11 +65,13 @@ class Audience:
             return f"lang:{self.language}"
         if self.kind == "supporters":
             return f"idea:{self.idea_id}"
+        if self.kind == "members":
+            return f"group:{self.group_id}"
         return self.kind
 
     @property
     def argument(self) -> str | int | None:
-        return self.language if self.kind == "language" else self.idea_id if self.kind == "supporters" else None
+        return {"language": self.language, "supporters": self.idea_id, "members": self.group_id}.get(self.kind)
 
 
 ALL = Audience("all")
@@ -83,6 +86,10 @@ def supporters_audience(idea_id: int) -> Audience | None:
     return Audience("supporters", idea_id=idea_id) if valid_id(idea_id) else None
 
 
+def members_audience(group_id: int) -> Audience | None:
+    return Audience("members", group_id=group_id) if valid_id(group_id) else None
+
+
 def parse_audience(code: str | None) -> Audience | None:
     """The inverse of Audience.code; None for anything else (a forged or outdated value)."""
     code = code or ""
@@ -92,6 +99,8 @@ def parse_audience(code: str | None) -> Audience | None:
         return language_audience(code.removeprefix("lang:"))
     if code.startswith("idea:") and code.removeprefix("idea:").isdigit():
         return supporters_audience(int(code.removeprefix("idea:")))
+    if code.startswith("group:") and code.removeprefix("group:").isdigit():
+        return members_audience(int(code.removeprefix("group:")))
     return None
 
 
@@ -154,6 +163,8 @@ async def check_audience(session: AsyncSession, settings: Settings, actor_id: in
     if audience is None:
         return AudienceCheck(Outcome.NOT_FOUND)
     if audience.kind == "supporters" and not await store.idea_exists(session, audience.idea_id):
+        return AudienceCheck(Outcome.NOT_FOUND, audience)
+    if audience.kind == "members" and not await store.group_exists(session, audience.group_id):
         return AudienceCheck(Outcome.NOT_FOUND, audience)
     count = await store.count_recipients(session, audience.kind, audience.argument)
     return AudienceCheck(Outcome.DONE if count else Outcome.EMPTY, audience, count)

@@ -16,9 +16,11 @@ from bot.domain.rules import (
     withdrawal_refusal,
 )
 from storage import campaigns as campaign_store
+from storage import groups as group_store
 from storage import ideas as idea_store
+from storage import plan as plan_store
 from storage.ideas import SORT_NEW, SORT_TOP
-from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
+from storage.models import Campaign, Category, Commitment, Idea, IdeaStatus, StatusChange, WorkingGroup
 from storage.moderation import status_history
 
 SORT_RANDOM = "rnd"
@@ -50,6 +52,8 @@ class IdeaCard:
     withdrawal_refusal: VoteRefusal | None
     history: list[StatusChange] = field(default_factory=list)  # oldest first
     merged_from: int | None = None  # the card was opened through a duplicate that was merged into this idea
+    commitment: Commitment | None = None  # the action plan's commitment the idea fed
+    groups: list[WorkingGroup] = field(default_factory=list)  # working groups drafting that commitment
 
 
 def voting_window(campaign: Campaign) -> VotingWindow:
@@ -92,7 +96,7 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         found = await idea_store.card_rows(session, found[0].merged_into_id, reader_id)
     if found is None or not idea_store.is_public(found[0]):
         return None
-    idea, category, campaign, supported = found
+    idea, category, campaign, supported, commitment_id = found
     window = voting_window(campaign)
     # Only ideas a moderator has moved on have a history: the common card needs no extra query.
     history = await status_history(session, idea.id) if idea.status_changed_at else []
@@ -105,6 +109,9 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         withdrawal_refusal=withdrawal_refusal(window, idea.status, now),
         history=history,
         merged_from=merged_from,
+        # Only ideas linked to the plan need these two queries.
+        commitment=await plan_store.get_commitment(session, commitment_id) if commitment_id else None,
+        groups=await group_store.groups_of_commitment(session, commitment_id) if commitment_id else [],
     )
 
 

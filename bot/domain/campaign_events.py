@@ -37,10 +37,11 @@ from bot.config import Settings
 from bot.domain.outgoing import Outgoing, Recipient, fan_out
 from bot.domain.rules import Phase, campaign_phase
 from storage import campaign_events as store
+from storage import groups as group_store
 from storage import ideas as idea_store
 from storage.campaign_events import Totals
 from storage.db import SessionFactory
-from storage.models import Campaign, Category, Idea
+from storage.models import Campaign, Category, Idea, WorkingGroup
 from storage.schedule import claim_run, claimed_runs
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class Results:
     categories: list[Category]  # in their order, those with public ideas
     by_category: dict[int, list[Idea]]  # category id -> its most supported ideas
     chart: list[Idea]  # the bars of the chart
+    groups: list[WorkingGroup] = field(default_factory=list)  # working groups residents can still join
 
 
 class Renderer(Protocol):
@@ -278,6 +280,7 @@ async def load_results(session, campaign: Campaign) -> Results:
         categories=await store.categories_with_ideas(session, campaign.id),
         by_category=await store.top_ideas_by_category(session, campaign.id, TOP_PER_CATEGORY),
         chart=chart_and_top[:CHART_IDEAS],
+        groups=await group_store.open_groups(session, campaign.id),
     )
 
 

@@ -294,7 +294,7 @@ async def decide(session: AsyncSession, settings: Settings, actor_id: int, membe
     language = language_of(resident.language if resident else None, default_language)
     recipient = Recipient(member.user_id, language, f"group:{member.id}:{status}:{int(now.timestamp())}")
     await fan_out(session, [recipient], lambda language: renderer.decision(group, member, language),
-                  kind="group", not_before=now)
+                  kind="group")
     await session.commit()
     return GroupResult(Outcome.DONE, group, member)
 
@@ -418,6 +418,6 @@ async def write_meeting_reminders(session: AsyncSession, now: datetime, tz: Zone
         group = groups[meeting.group_id]
         written += await fan_out(session, recipients,
                                  lambda language, group=group, meeting=meeting: renderer.meeting_reminder(
-                                     group, meeting, language), kind=REMINDER_KIND, not_before=now)
+                                     group, meeting, language), kind=REMINDER_KIND)
     await session.commit()
     return written

@@ -53,6 +53,7 @@ class Outcome(StrEnum):
     BAD_TEXT = "bad_text"
     PROTECTED = "protected"  # an admin cannot be banned or removed here
     SELF = "self"
+    NO_COMMITMENT = "no_commitment"  # "included" needs the action plan's commitment the idea fed (/link first)
 
 
 def can_transition(current: str, target: str, *, republish: bool = False) -> bool:

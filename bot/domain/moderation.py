@@ -32,6 +32,7 @@ from bot.domain.lifecycle import (
 from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from bot.domain.texts import check_body, check_title
 from storage import moderation as store
+from storage import plan as plan_store
 from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, VISIBLE_STATUSES, Category, Idea, IdeaStatus, Report, StatusChange, User
 
@@ -182,6 +183,8 @@ async def _decide(session: AsyncSession, settings: Settings, actor_id: int, idea
         return await _refused(session, Outcome.CHANGED, idea_id, status=target, action=action)
     if not unhide and not can_transition(idea.status, target, republish=republish):
         return await _refused(session, Outcome.NOT_ALLOWED, idea_id, status=target, action=action)
+    if target == S.INCLUDED and await plan_store.commitment_of_idea(session, idea_id) is None:
+        return await _refused(session, Outcome.NO_COMMITMENT, idea_id, status=target, action=action)
 
     before = _snapshot(idea)
     values: dict[str, Any] = {"hidden": False} if unhide else {

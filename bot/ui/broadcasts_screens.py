@@ -50,6 +50,8 @@ def audience_name(audience: bc.Audience | None) -> str:
         return _("residents reading in {language}").format(language=LANGUAGE_NAMES[audience.language])
     if audience.kind == "subscribers":
         return _("weekly digest subscribers")
+    if audience.kind == "members":
+        return _("members of working group #{id}").format(id=audience.group_id)
     return _("supporters of idea #{id}").format(id=audience.idea_id)
 
 
@@ -136,6 +138,8 @@ def send_text_please() -> str:
 def audience_refusal(outcome: bc.Outcome, audience: bc.Audience | None) -> str:
     if outcome is bc.Outcome.NOT_FOUND and audience is not None and audience.kind == "supporters":
         return _("🚫 There is no idea #{id}.").format(id=audience.idea_id)
+    if outcome is bc.Outcome.NOT_FOUND and audience is not None and audience.kind == "members":
+        return _("🚫 There is no working group #{id}.").format(id=audience.group_id)
     if outcome is bc.Outcome.EMPTY:
         return _("🚫 Nobody to send to: {audience} are 0 residents who can receive messages. Choose another "
                  "audience.").format(audience=escape(audience_name(audience)))

@@ -15,6 +15,8 @@ from bot.domain.localized import localized
 from bot.domain.rules import VoteRefusal, idea_link
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
+from bot.ui.group_screens import group_button
+from bot.ui.plan_screens import commitment_button, commitment_link_line
 from bot.ui.screens import (
     Screen,
     campaign_dates_line,
@@ -140,6 +142,10 @@ def idea_text_lines(idea: Idea, category: Category, language: str, part: int) ->
     return lines, part, len(parts)
 
 
+# An idea the plan took up invites its readers to the working group drafting the commitment.
+INVITING_STATUSES = frozenset({IdeaStatus.INCLUDED, IdeaStatus.IMPLEMENTED})
+
+
 def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int, sort: str, page: int,
                      now: datetime) -> Screen:
     idea, campaign = card.idea, card.campaign
@@ -148,6 +154,11 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     if card.merged_from:
         lines.insert(1, _("🔁 The idea you opened was merged into this one: its supporters count here."))
     footer = ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
+    invite = card.commitment is not None and idea.status in INVITING_STATUSES and card.groups
+    if card.commitment is not None:
+        footer.insert(1, commitment_link_line(card.commitment, language))
+    if invite:
+        footer.insert(2, _("👥 A working group drafts this commitment: you can join it."))
     if card.supported:
         footer.append(_("✅ You support this idea."))
     if card.support_refusal is None:
@@ -178,6 +189,10 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
                       lambda number: action(cb.ACT_OPEN, number))
     if pager:
         builder.row(*pager)
+    if card.commitment is not None:
+        builder.row(commitment_button(card.commitment, language))
+    for group in card.groups if invite else []:
+        builder.row(group_button(group, language))
     share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
     builder.row(InlineKeyboardButton(text=_("📤 Share"), url=share_url),
                 InlineKeyboardButton(text=_("⚠️ Report"), callback_data=action(cb.ACT_REPORT)))

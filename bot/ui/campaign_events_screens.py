@@ -23,6 +23,7 @@ from bot.domain.outgoing import Outgoing
 from bot.domain.rules import idea_start_payload
 from bot.i18n import fmt_date, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
+from bot.ui.group_screens import group_button
 from bot.ui.screens import ideas_count_text, supporters_text, title_of
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, visible_length
 from storage.models import Campaign, Category, Idea
@@ -160,6 +161,9 @@ def _results_text(results: Results, language: str, bot_username: str, tz: ZoneIn
         _("The State Chancellery and experts will use these results to draft the national open government action "
           "plan. We will tell you what becomes of the ideas you supported."),
     ]
+    if results.groups:
+        lines += ["", _("👥 Working groups draft the plan with the State Chancellery, and you can join one:")]
+        lines += [f"• {escape(shorten(title_of(group, language), title_length))}" for group in results.groups]
     return "\n".join(lines)
 
 
@@ -242,7 +246,9 @@ class CampaignEventRenderer:
 
     def results_text(self, results: Results, language: str) -> Outgoing:
         with rendering(self.i18n, language, self.tz):
-            return Outgoing(results_text(results, language, self.bot_username, self.tz))
+            invitations = [[group_button(group, language)] for group in results.groups]
+            markup = InlineKeyboardMarkup(inline_keyboard=invitations) if invitations else None
+            return Outgoing(results_text(results, language, self.bot_username, self.tz), _dump(markup))
 
     def results_chart(self, results: Results, language: str, path: Path) -> None:
         with rendering(self.i18n, language, self.tz):

@@ -348,6 +348,9 @@ def action_answer(result: mod.ActionResult, idea_id: int, into_id: int | None = 
             id=idea_id, current=status_name(current or ""), wanted=wanted)
     if outcome is Outcome.BAD_TEXT:
         return text_problem(result.problem, result.problem_detail)
+    if outcome is Outcome.NO_COMMITMENT:
+        return _("📈 An idea included in the action plan names its commitment: first /link {id} COMMITMENT "
+                 "(/commitment lists them).").format(id=idea_id)
     return _("🚫 Only moderators can do this.")
 
 
