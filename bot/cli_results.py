@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain import groups, results
 from bot.i18n import create_i18n
-from bot.ui.report_page import render_report
+from bot.ui.results_screens import render_report
 from storage.db import open_database
 
 

@@ -28,7 +28,7 @@ from bot.job_context import JobContext
 from bot.ui import broadcasts_screens
 from bot.ui.campaign_events_screens import CampaignEventRenderer
 from bot.ui.digests_screens import DigestScreens
-from bot.ui.group_screens import GroupTexts
+from bot.ui.groups_screens import GroupTexts
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

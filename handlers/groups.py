@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain import groups
 from bot.domain.plan import parse_number
 from bot.ui import callbacks as cb
-from bot.ui import group_screens as gs
+from bot.ui import groups_screens as gs
 from bot.ui.respond import show
 from bot.ui.screens import Screen, stale_button_text, unknown_command
 from handlers.moderators import moderator_here

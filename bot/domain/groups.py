@@ -218,7 +218,7 @@ async def import_groups(session: AsyncSession, campaign: Campaign, spec: Campaig
 # ------------------------------------------------------------------ messages to members (through the outbox)
 
 class GroupRenderer(Protocol):
-    """Implemented by bot.ui.group_screens.GroupTexts; each text in the given language."""
+    """Implemented by bot.ui.groups_screens.GroupTexts; each text in the given language."""
 
     def decision(self, group: WorkingGroup, member: GroupMember, language: str) -> Outgoing: ...
 

@@ -15,7 +15,7 @@ from bot.domain.localized import localized
 from bot.domain.rules import VoteRefusal, idea_link
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.group_screens import group_button
+from bot.ui.groups_screens import group_button
 from bot.ui.plan_screens import commitment_button, commitment_link_line
 from bot.ui.screens import (
     Screen,

@@ -23,7 +23,7 @@ from bot.domain.outgoing import Outgoing
 from bot.domain.rules import idea_start_payload
 from bot.i18n import fmt_date, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
-from bot.ui.group_screens import group_button
+from bot.ui.groups_screens import group_button
 from bot.ui.screens import ideas_count_text, supporters_text, title_of
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, visible_length
 from storage.models import Campaign, Category, Idea

@@ -16,7 +16,7 @@ from bot.domain.localized import localized
 from bot.domain.plan_news import MILESTONE_OVERDUE, PlanNewsItem
 from bot.i18n import current_language, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.group_screens import group_button
+from bot.ui.groups_screens import group_button
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
 from storage.models import Commitment, CommitmentStatus, Milestone

@@ -18,7 +18,7 @@ from bot.domain.localized import localized
 from bot.domain.results import Report
 from bot.i18n import fmt_date, fmt_number, rendering
 from bot.ui.campaign_events_screens import draw_results_chart
-from bot.ui.group_screens import group_status_name
+from bot.ui.groups_screens import group_status_name
 from bot.ui.plan_screens import day, progress_text, status_words
 from bot.ui.status_texts import status_name
 from storage.models import Idea
