@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import case, func
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
@@ -56,6 +57,18 @@ async def category_by_key(session: AsyncSession, campaign_id: int, key: str) -> 
     return (await session.exec(
         select(Category).where(Category.campaign_id == campaign_id, Category.key == key)
     )).first()
+
+
+async def create_or_update(session: AsyncSession, row: SQLModel | None, create: Callable[..., SQLModel],
+                           fields: dict[str, object]) -> tuple[SQLModel, bool, bool]:
+    """An imported row: `row` updated with `fields`, or, when there is none, `create(**fields)` added (and
+    flushed, so it has its id). Returns (row, created, changed)."""
+    if row is None:
+        row = create(**fields)
+        session.add(row)
+        await session.flush()
+        return row, True, False
+    return row, False, apply_fields(row, fields)
 
 
 def apply_fields(row: object, fields: dict[str, object]) -> bool:

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from storage import campaigns as campaign_store
 from storage import groups as store
 from storage import plan as plan_store
-from storage.campaigns import apply_fields
+from storage.campaigns import create_or_update
 from storage.models import (
     Campaign,
     Category,
@@ -196,15 +197,9 @@ async def import_groups(session: AsyncSession, campaign: Campaign, spec: Campaig
             topic["category_id"] = (await campaign_store.category_by_key(session, campaign.id, item.category)).id
         fields = {**localized_fields("title", item.title), **localized_fields("description", item.description),
                   "capacity": item.capacity, **topic}
-        group = await store.group_by_key(session, campaign.id, item.key)
-        created = group is None
-        if created:
-            group = WorkingGroup(campaign_id=campaign.id, key=item.key, status=item.status, **fields)
-            session.add(group)
-            await session.flush()
-            changed = False
-        else:
-            changed = apply_fields(group, fields)
+        group, created, changed = await create_or_update(
+            session, await store.group_by_key(session, campaign.id, item.key),
+            partial(WorkingGroup, campaign_id=campaign.id, key=item.key, status=item.status), fields)
         known = {meeting.starts_at for meeting in await store.meetings_of(session, group.id)}
         for meeting in item.meetings:
             if meeting.starts_at not in known:

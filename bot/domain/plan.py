@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from bot.domain.localized import localized_fields
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import plan as store
-from storage.campaigns import apply_fields
+from storage.campaigns import apply_fields, create_or_update
 from storage.models import LANGUAGES, Campaign, Commitment, CommitmentStatus, Idea, Milestone, PlanEventKind
 from storage.moderation import add_audit
 
@@ -138,17 +139,11 @@ async def import_plan(session: AsyncSession, campaign: Campaign, spec: CampaignS
     that they are the moderators'. Returns counts for the import report. Does not commit."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for position, item in enumerate(spec.plan):
-        commitment = await store.commitment_by_key(session, campaign.id, item.key)
         fields = {**localized_fields("title", item.title), **localized_fields("description", item.description),
                   **localized_fields("institution", item.institution), "position": position}
-        created = commitment is None
-        if created:
-            commitment = Commitment(campaign_id=campaign.id, key=item.key, status=item.status, **fields)
-            session.add(commitment)
-            await session.flush()
-            changed = False
-        else:
-            changed = apply_fields(commitment, fields)
+        commitment, created, changed = await create_or_update(
+            session, await store.commitment_by_key(session, campaign.id, item.key),
+            partial(Commitment, campaign_id=campaign.id, key=item.key, status=item.status), fields)
         changed = await _import_milestones(session, commitment, item) or changed
         changed = await _import_links(session, campaign, commitment, item) or changed
         counts["created" if created else "updated" if changed else "unchanged"] += 1
