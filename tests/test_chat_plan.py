@@ -45,6 +45,7 @@ WALKS = {
 }
 
 
+@pytest.mark.timeout(300)  # the chat process imports the bot and walks a dozen screens
 @pytest.mark.parametrize("language", ["lv", "ru"])
 async def test_the_terminal_chat_walks_through_the_plan_and_a_working_group(tmp_path: Path, language: str):
     commitment, group, why = WALKS[language]

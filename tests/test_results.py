@@ -57,6 +57,7 @@ def run_cli(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedPro
     return result
 
 
+@pytest.mark.timeout(300)  # three command-line processes (each imports the bot) on a loaded machine
 async def test_the_export_is_anonymised_and_complete(sessions, database_url, tmp_path):
     leading = await campaign_with_activity(sessions)
     tmp_path = tmp_path / "results"  # the SQLite database lives next to it
@@ -89,6 +90,7 @@ async def test_the_export_is_anonymised_and_complete(sessions, database_url, tmp
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.timeout(300)  # the report's process and a browser
 async def test_the_report_reads_well_in_a_headless_browser(sqlite_sessions, sqlite_url, tmp_path):
     leading = await campaign_with_activity(sqlite_sessions)
     page = tmp_path / "results.html"
