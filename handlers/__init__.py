@@ -1,6 +1,6 @@
 """aiogram routers, one module per user journey; the order of get_routers() is the matching order."""
 
-from aiogram import Router
+from aiogram import F, Router
 
 from handlers import (
     broadcast,
@@ -17,9 +17,20 @@ from handlers import (
     voting,
 )
 
+# Residents' journeys happen in a private chat with the bot; in a group (the moderators' chat, or any group
+# someone added the bot to) only the moderators' routers and the fallback (which answers presses) take part.
+RESIDENT_JOURNEYS = (start, language, browse, voting, reports, proposals, subscriptions, search)
+
+
+def private_chat_only(router: Router) -> Router:
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    return router
+
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
     modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
                search, fallback)
-    return [module.create_router() for module in modules]
+    return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()
+            for module in modules]

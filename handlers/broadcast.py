@@ -28,7 +28,7 @@ from bot.job_context import JobContext
 from bot.ui import broadcast_screens as bs
 from bot.ui import screens
 from bot.ui.broadcast_screens import BroadcastButton, BroadcastStep
-from bot.ui.respond import show
+from bot.ui.respond import refuse_press, show
 from bot.ui.screens import Screen
 from handlers.moderation import moderator_here
 from storage.db import SessionFactory, session_factory
@@ -61,7 +61,7 @@ async def _not_for_you(event: Message | CallbackQuery) -> None:
     if isinstance(event, Message):
         await show(event, screens.unknown_command())
     else:
-        await show(event, screens.main_menu_only(), alert=screens.stale_button_text())
+        await refuse_press(event, screens.main_menu_only(), screens.stale_button_text())
 
 
 # ------------------------------------------------------------------ the conversation's state

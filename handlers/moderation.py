@@ -25,13 +25,13 @@ from bot.i18n import LANGUAGES
 from bot.ui import moderation_screens as ms
 from bot.ui import screens
 from bot.ui.moderation_screens import Mod, NotifyToggle
-from bot.ui.respond import show
+from bot.ui.respond import refuse_press, show
 from bot.ui.screens import Screen
 from storage.models import User
 
 Clock = Callable[[], datetime]
 STEP_LIFETIME = timedelta(minutes=15)  # a forgotten prompt must not swallow a later message
-FLOW_KEYS = ("mod_idea", "mod_version", "mod_lang", "mod_title", "mod_until")
+FLOW_KEYS = ("mod_idea", "mod_version", "mod_lang", "mod_title", "mod_until", "mod_prompt")
 
 
 class ModerationForm(StatesGroup):
@@ -100,11 +100,21 @@ def _mention(event: Message | CallbackQuery) -> str | None:
     return ms.moderator_mention(event.from_user.id, event.from_user.first_name)
 
 
-async def _ask(query: CallbackQuery, screen: Screen) -> None:
+async def _ask(query: CallbackQuery, screen: Screen, state: FSMContext) -> None:
     """A prompt after a button: a new message (a ForceReply cannot be edited in), then the query's answer."""
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    await query.bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+    prompt = await query.bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+    await state.update_data(mod_prompt=prompt.message_id)
     await query.answer()
+
+
+async def answers_the_prompt(message: Message, state: FSMContext) -> bool:
+    """In the moderators' group only a reply to the bot's prompt is the answer ("Labrīt!" is not a reason to
+    reject an idea); in a private chat any text is."""
+    if message.chat.type == "private":
+        return True
+    reply = message.reply_to_message
+    return reply is not None and reply.message_id == (await state.get_data()).get("mod_prompt")
 
 
 async def _answer(event: Message | CallbackQuery, result: mod.ActionResult, idea_id: int, language: str, *,
@@ -128,7 +138,7 @@ async def _not_for_you(event: Message | CallbackQuery) -> None:
     if isinstance(event, Message):
         await show(event, screens.unknown_command())
     else:
-        await show(event, screens.main_menu_only(), alert=screens.stale_button_text())
+        await refuse_press(event, screens.main_menu_only(), screens.stale_button_text())
 
 
 def _renderer(i18n: I18n) -> ms.ScreensRenderer:
@@ -245,11 +255,12 @@ async def _user_command(message: Message, command: CommandObject, session: Async
                         settings: Settings, clock: Clock, state: FSMContext, banned: bool) -> None:
     await _leave_flow(state)
     name = "ban" if banned else "unban"
-    target_id = mod.parse_user_id(command.args)
-    if target_id is None:
+    parsed = mod.parse_ban(command.args) if banned else mod.parse_user_id(command.args)
+    if parsed is None:
         await show(message, Screen(ms.usage(name)))
         return
-    result = await mod.set_banned(session, settings, user.id, target_id, banned, clock())
+    target_id, void = parsed if banned else (parsed, False)
+    result = await mod.set_banned(session, settings, user.id, target_id, banned, clock(), void_supports=void)
     if result.outcome is mod.Outcome.NO_RIGHTS:
         await _not_for_you(message)
         return
@@ -361,7 +372,7 @@ async def type_reason_button(query: CallbackQuery, callback_data: Mod, session: 
         return
     await _leave_flow(state)
     await _enter_flow(state, ModerationForm.reason, clock, mod_idea=callback_data.id, mod_version=callback_data.v)
-    await _ask(query, ms.reason_prompt(callback_data.id, _mention(query)))
+    await _ask(query, ms.reason_prompt(callback_data.id, _mention(query)), state)
 
 
 async def edit_button(query: CallbackQuery, callback_data: Mod, session: AsyncSession, user: User,
@@ -388,7 +399,7 @@ async def edit_language_button(query: CallbackQuery, callback_data: Mod, session
     await _enter_flow(state, ModerationForm.title, clock, mod_idea=callback_data.id, mod_version=callback_data.v,
                       mod_lang=callback_data.r)
     await _ask(query, ms.title_prompt(result.card.idea, callback_data.r, mod.text_limits()["title"],
-                                      _mention(query)))
+                                      _mention(query)), state)
 
 
 async def duplicate_button(query: CallbackQuery, callback_data: Mod, session: AsyncSession, user: User,
@@ -400,7 +411,7 @@ async def duplicate_button(query: CallbackQuery, callback_data: Mod, session: As
         return
     await _leave_flow(state)
     await _enter_flow(state, ModerationForm.duplicate, clock, mod_idea=callback_data.id, mod_version=callback_data.v)
-    await _ask(query, ms.duplicate_prompt(callback_data.id, _mention(query)))
+    await _ask(query, ms.duplicate_prompt(callback_data.id, _mention(query)), state)
 
 
 # ------------------------------------------------------------------ the typed steps
@@ -456,8 +467,9 @@ async def title_typed(message: Message, session: AsyncSession, user: User, setti
         return
     await state.update_data(mod_title=step.title.text if step.title is not None else None)
     await state.set_state(ModerationForm.body)
-    await show(message, ms.body_prompt(step.result.card.idea, text_language, mod.text_limits()["body"],
-                                       _mention(message)))
+    prompt = await show(message, ms.body_prompt(step.result.card.idea, text_language, mod.text_limits()["body"],
+                                                _mention(message)))
+    await state.update_data(mod_prompt=prompt.message_id)
 
 
 async def body_typed(message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock,
@@ -504,7 +516,7 @@ def create_router() -> Router:
     moderators.callback_query.filter(moderator_here)
     message, button = moderators.message.register, moderators.callback_query.register
 
-    message(open_from_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^mod_\d{1,12}$")))
+    message(open_from_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^mod_[0-9]{1,12}$")))
     message(help_command, Command("modhelp"))
     message(pending_command, Command("pending"))
     message(idea_command, Command("idea"))
@@ -518,7 +530,8 @@ def create_router() -> Router:
     message(moderators_command, Command("moderators"))
     message(stats_command, Command("stats"))
     message(audit_command, Command("audit"))
-    typed = (F.text, ~F.text.startswith("/"))  # /cancel and other commands pass through to their handlers
+    # /cancel and other commands pass through to their handlers; in the group only replies to the prompt count.
+    typed = (F.text, ~F.text.startswith("/"), answers_the_prompt)
     message(reason_typed, ModerationForm.reason, *typed)
     message(duplicate_typed, ModerationForm.duplicate, *typed)
     message(title_typed, ModerationForm.title, *typed)

@@ -25,7 +25,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.moderation import MAX_DB_INT, is_moderator
+from bot.domain.ids import MAX_DB_INT, parse_id
+from bot.domain.moderation import is_moderator
 from storage import broadcasts as store
 from storage import moderation as moderation_store
 from storage import outbox
@@ -90,12 +91,13 @@ def parse_audience(code: str | None) -> Audience | None:
         return Audience(code)
     if code.startswith("lang:"):
         return language_audience(code.removeprefix("lang:"))
-    if code.startswith("idea:") and code.removeprefix("idea:").isdigit():
-        return supporters_audience(int(code.removeprefix("idea:")))
+    idea_id = parse_id(code.removeprefix("idea:")) if code.startswith("idea:") else None
+    if idea_id is not None:
+        return supporters_audience(idea_id)
     return None
 
 
-_IDEA_NUMBER = re.compile(r"^\s*#?(\d{1,12})\s*$")
+_IDEA_NUMBER = re.compile(r"^\s*#?([0-9]{1,12})\s*$")
 
 
 def parse_idea_number(text: str | None) -> int | None:

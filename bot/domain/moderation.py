@@ -21,6 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.campaigns import Stats, collect_stats
+from bot.domain.ids import MAX_DB_INT, MAX_USER_ID, parse_id
+from storage import bans as ban_store
 from storage import moderation as store
 from storage import outbox
 from storage.ideas import refresh_search_text
@@ -58,8 +60,6 @@ REPUBLISHABLE = frozenset({S.REJECTED})
 STATUS_COMMAND_CODES = (S.PUBLISHED, S.UNDER_REVIEW, S.INCLUDED, S.NOT_INCLUDED, S.IMPLEMENTED, S.REJECTED)
 
 MAX_NOTE_LENGTH = 500
-MAX_DB_INT = 2**31 - 1  # idea ids are 32-bit integers in PostgreSQL
-MAX_USER_ID = 2**53  # Telegram user ids fit in 52 bits
 
 
 def can_transition(current: str, target: str, *, republish: bool = False) -> bool:
@@ -108,11 +108,10 @@ class RejectArgs:
     reason: str
 
 
-_ID = r"#?(\d{1,12})"
+_ID = r"#?([0-9]{1,12})"  # ASCII digits: \d would also take "²" and other scripts' digits
 _MERGE = re.compile(rf"^\s*{_ID}\s+(?:(?:into|in|to|->|→|=>)\s+)?{_ID}\s*$", re.IGNORECASE)
 _ID_ONLY = re.compile(rf"^\s*{_ID}\s*$")
 _ID_AND_REST = re.compile(rf"^\s*{_ID}(?:\s+(.*))?$", re.DOTALL)
-_USER_ID = re.compile(r"^\s*(\d{1,16})\s*$")
 
 
 def _clean_note(text: str | None) -> str | None:
@@ -163,11 +162,16 @@ def parse_reject(args: str | None) -> RejectArgs | None:
 
 
 def parse_user_id(args: str | None) -> int | None:
-    match = _USER_ID.match(args or "")
-    if not match:
+    return parse_id((args or "").strip(), MAX_USER_ID)
+
+
+def parse_ban(args: str | None) -> tuple[int, bool] | None:
+    """"123" -> (123, False); "123 void" -> (123, True): ban and void the resident's supports."""
+    words = (args or "").split()
+    if len(words) not in (1, 2) or (len(words) == 2 and words[1].lower() != "void"):
         return None
-    user_id = int(match.group(1))
-    return user_id if 0 < user_id <= MAX_USER_ID else None
+    user_id = parse_user_id(words[0])
+    return (user_id, len(words) == 2) if user_id is not None else None
 
 
 def parse_moderators(args: str | None) -> tuple[str, int | None] | None:
@@ -293,6 +297,7 @@ class UserActionResult:
     outcome: Outcome
     user_id: int | None = None
     changed: bool = False
+    voided: int = 0  # supports deleted by "/ban N void"
 
 
 @dataclass(frozen=True)
@@ -706,27 +711,40 @@ async def edit_texts(session: AsyncSession, settings: Settings, actor_id: int, i
 # ------------------------------------------------------------------ residents: bans and moderators
 
 async def set_banned(session: AsyncSession, settings: Settings, actor_id: int, user_id: int, banned: bool,
-                     now: datetime) -> UserActionResult:
-    """/ban and /unban. Admins cannot be banned; only an admin may ban a moderator."""
+                     now: datetime, *, void_supports: bool = False) -> UserActionResult:
+    """/ban and /unban. Admins cannot be banned; only an admin may ban a moderator (which takes the role away) or
+    lift such a ban. `void_supports` ("/ban N void") also deletes every support of the resident and recounts
+    the ideas, in the same audited transaction."""
     if not await _has_rights(session, actor_id, settings):
         return UserActionResult(Outcome.NO_RIGHTS)
     if user_id == actor_id:
         return UserActionResult(Outcome.SELF, user_id)
     if user_id in settings.admin_ids:
         return UserActionResult(Outcome.PROTECTED, user_id)
+    is_admin_actor = actor_id in settings.admin_ids
     target = await store.get_user(session, user_id)
-    if banned and target is not None and target.is_moderator and actor_id not in settings.admin_ids:
+    if banned and target is not None and target.is_moderator and not is_admin_actor:
+        return UserActionResult(Outcome.ADMINS_ONLY, user_id)
+    if not banned and not is_admin_actor and await ban_store.was_moderator_when_banned(session, user_id):
         return UserActionResult(Outcome.ADMINS_ONLY, user_id)
     if banned:
         await store.ensure_user(session, user_id, settings.default_language)
-    if not await store.set_user_flag(session, user_id, "is_banned", banned):
+    changed = await store.set_user_flag(session, user_id, "is_banned", banned)
+    if not changed and not void_supports:
         await session.commit()
         return UserActionResult(Outcome.ALREADY, user_id)
+    before: dict[str, Any] = {"is_banned": not banned} if changed else {}
+    after: dict[str, Any] = {"is_banned": banned} if changed else {}
+    if banned and await store.set_user_flag(session, user_id, "is_moderator", False):
+        before["is_moderator"], after["is_moderator"] = True, False
+    voided = await ban_store.delete_supports(session, user_id) if banned and void_supports else []
+    if voided:
+        await store.recount_supporters(session, voided)
+        after["voided_supports"] = voided
     await store.add_audit(session, moderator_id=actor_id, action="ban" if banned else "unban",
-                          target_user_id=user_id, now=now, before={"is_banned": not banned},
-                          after={"is_banned": banned})
+                          target_user_id=user_id, now=now, before=before, after=after)
     await session.commit()
-    return UserActionResult(Outcome.DONE, user_id, changed=True)
+    return UserActionResult(Outcome.DONE, user_id, changed=True, voided=len(voided))
 
 
 async def set_moderator(session: AsyncSession, settings: Settings, actor_id: int, user_id: int, grant: bool,

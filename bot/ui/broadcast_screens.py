@@ -19,6 +19,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import broadcasts as bc
+from bot.domain.ids import DbId
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
@@ -41,7 +42,7 @@ class BroadcastButton(CallbackData, prefix="bcp"):
     """A button under a broadcast's progress: refresh, pause or resume broadcast `id`."""
 
     act: str
-    id: int
+    id: DbId
 
 
 STEP_AUDIENCE, STEP_SEND, STEP_EDIT, STEP_CANCEL = "a", "s", "e", "x"

@@ -3,6 +3,8 @@ Nothing here is trusted: handlers re-check the resident and the object on every 
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.domain.ids import DbId, SmallNumber
+
 
 class Menu(CallbackData, prefix="m"):
     to: str  # one of MENU_TARGETS
@@ -12,19 +14,19 @@ MENU_MAIN, MENU_CATEGORIES, MENU_SEARCH, MENU_LANGUAGE, MENU_HELP = "main", "cat
 
 
 class IdeaList(CallbackData, prefix="l"):
-    cat: int
+    cat: DbId
     sort: str = "top"
-    page: int = 0
+    page: SmallNumber = 0
 
 
 class IdeaAction(CallbackData, prefix="i"):
     """An idea card and what can be done on it; sort and page lead back to the same list."""
 
     act: str  # one of the ACT_* codes
-    id: int
-    part: int = 0
+    id: DbId
+    part: SmallNumber = 0
     sort: str = "top"
-    page: int = 0
+    page: SmallNumber = 0
 
 
 ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED, ACT_REPORT = "o", "s", "w", "x", "r"
@@ -40,7 +42,7 @@ class Proposal(CallbackData, prefix="p"):
     """A step of the proposal conversation; checked against the resident's saved conversation state."""
 
     act: str  # one of the PROPOSAL_* codes
-    id: int = 0
+    id: DbId = 0
 
 
 (PROPOSAL_CATEGORY, PROPOSAL_BACK, PROPOSAL_SEND, PROPOSAL_ANYWAY, PROPOSAL_EDIT_TITLE, PROPOSAL_EDIT_BODY,
@@ -50,5 +52,5 @@ MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 
 
 class Report(CallbackData, prefix="r"):
-    id: int
+    id: DbId
     reason: str  # one of bot.domain.reports.REASONS; checked again by the domain

@@ -22,6 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
+from bot.domain.ids import DbId, SmallNumber
 from bot.domain.localized import localized
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
@@ -41,8 +42,8 @@ class Mod(CallbackData, prefix="md"):
     """A button on a moderation card. `v` is the idea's version the moderator saw; `r` a reason or language."""
 
     act: str
-    id: int
-    v: int = 0
+    id: DbId
+    v: DbId = 0
     r: str = ""
 
 
@@ -55,7 +56,7 @@ MOD_ACTS = frozenset({MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_RE
 class NotifyToggle(CallbackData, prefix="nt"):
     """A resident turns status notifications on (1) or off (0); src "n" = under a notification, "s" = /notifications."""
 
-    on: int
+    on: SmallNumber
     src: str = "s"
 
 
@@ -407,7 +408,12 @@ def user_action_answer(result: mod.UserActionResult, command: str) -> str:
         "add": (_("🛡 Resident {user} is now a moderator."), _("Resident {user} is already a moderator.")),
         "remove": (_("Resident {user} is no longer a moderator."), _("Resident {user} is not a moderator.")),
     }
-    return texts[command][0 if done else 1].format(user=user_id)
+    answer = texts[command][0 if done else 1].format(user=user_id)
+    if result.voided:
+        answer += "\n" + ngettext("🗑 {count} support of theirs was voided and the ideas recounted.",
+                                  "🗑 {count} supports of theirs were voided and the ideas recounted.",
+                                  result.voided).format(count=fmt_number(result.voided))
+    return answer
 
 
 def usage(command: str) -> str:
@@ -419,7 +425,7 @@ def usage(command: str) -> str:
         "translate": _("Usage: /translate N, for example /translate 12"),
         "status": _("Usage: /status N STATUS note. STATUS is one of: {codes}. "
                     "For example: /status 12 under_review The working group discusses it on 5 May"),
-        "ban": _("Usage: /ban USER_ID, for example /ban 123456789"),
+        "ban": _("Usage: /ban USER_ID, for example /ban 123456789; /ban USER_ID void also voids their supports"),
         "unban": _("Usage: /unban USER_ID, for example /unban 123456789"),
         "moderators": _("Usage: /moderators add USER_ID, /moderators remove USER_ID, or /moderators to list them"),
         "audit": _("Usage: /audit N for idea N, or /audit user USER_ID for a resident"),
@@ -438,9 +444,11 @@ def moderator_help() -> str:
         _("/translate N – add or correct a language of idea N"),
         _("/status N STATUS note – e.g. under_review, included, not_included, implemented"),
         _("/ban USER_ID, /unban USER_ID – stop or allow a resident's proposals, supports and reports"),
+        _("/ban USER_ID void – ban and void the resident's supports (the ideas are recounted)"),
         _("/moderators add|remove USER_ID – admins only"),
         _("/stats – numbers of the bot"),
         _("/audit N – who did what with idea N"),
+        _("/integrity – the campaign's integrity report (unusual voting patterns)"),
     ])
 
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import subscriptions as subs
+from bot.domain.ids import DbId, SmallNumber
 from bot.domain.localized import localized
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
@@ -22,8 +23,8 @@ class Subs(CallbackData, prefix="sb"):
 
     act: str  # one of the SUB_* codes
     opt: str = ""  # bot.domain.subscriptions option code, for SUB_OPTION
-    on: int = 0
-    cat: int = 0  # a category id, for SUB_CATEGORY
+    on: SmallNumber = 0
+    cat: DbId = 0  # a category id, for SUB_CATEGORY
 
 
 SUB_HOME, SUB_OPTION, SUB_CATEGORIES, SUB_CATEGORY, SUB_STOP_DIGEST = "h", "o", "cs", "c", "ud"
