@@ -8,10 +8,12 @@ stale-button answer, and `/start mod_N` the usual start."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -29,6 +31,7 @@ from bot.ui.respond import refuse_press, show
 from bot.ui.screens import Screen
 from storage.models import User
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STEP_LIFETIME = timedelta(minutes=15)  # a forgotten prompt must not swallow a later message
 FLOW_KEYS = ("mod_idea", "mod_version", "mod_lang", "mod_title", "mod_until", "mod_prompt")
@@ -128,10 +131,18 @@ async def _answer(event: Message | CallbackQuery, result: mod.ActionResult, idea
         screen = ms.card_screen(result.card, language, await _bot_username(event), notice)
     else:
         screen = Screen(notice or "")
-    if isinstance(event, Message):
-        await show(event, screen)
-    else:
-        await show(event, screen, alert=ms.alert(notice) if notice else None)
+    try:
+        if isinstance(event, Message):
+            await show(event, screen)
+        else:
+            await show(event, screen, alert=ms.alert(notice) if notice else None)
+    except TelegramBadRequest as error:
+        # The decision is committed: say what happened without the card, never "an internal error".
+        log.warning("the moderation card could not be shown (%s); answering with its notice only", error.message)
+        if notice and isinstance(event, Message):
+            await event.answer(notice)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(ms.alert(notice) if notice else None)
 
 
 async def _not_for_you(event: Message | CallbackQuery) -> None:

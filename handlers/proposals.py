@@ -39,7 +39,8 @@ async def start_proposal(event: Event, state: FSMContext, session: AsyncSession,
     if gate.refusal is not None:
         await show(event, screens.refusal(gate.refusal, gate.campaign, settings.max_pending_proposals))
         return
-    draft = await state.update_data(language=user.language)
+    key = (await state.get_data()).get(proposals.DRAFT_KEY) or proposals.new_draft_key()
+    draft = await state.update_data(language=user.language, **{proposals.DRAFT_KEY: key})
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
     if draft.get("title") and draft.get("body") and context.category is not None:
         await _show_preview(event, state, draft, context, user)

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.ids import MAX_DB_INT, parse_id
+from bot.domain.limits import utf16_length
 from bot.domain.moderation import is_moderator
 from storage import broadcasts as store
 from storage import moderation as moderation_store
@@ -114,10 +115,6 @@ class CheckedText:
     problem: str | None  # "empty" or "too_long"
     length: int
     maximum: int = MAX_TEXT_LENGTH
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def check_text(raw: str | None) -> CheckedText:

@@ -20,12 +20,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import broadcasts as bc
 from bot.domain.ids import DbId
+from bot.domain.limits import CALLBACK_ANSWER_LIMIT
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
-
-CALLBACK_ANSWER_LIMIT = 200
-
 
 # ------------------------------------------------------------------ callback data (codes and ids only)
 

@@ -7,9 +7,7 @@ and idea text is escaped here. Texts stay within Telegram's limits: 4096 charact
 
 from __future__ import annotations
 
-import html
 import os
-import re
 import textwrap
 import uuid
 from collections.abc import Iterator, Sequence
@@ -22,21 +20,16 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.campaign_events import Outgoing, Results
+from bot.domain.limits import MESSAGE_LIMIT, visible_length
 from bot.domain.localized import localized
 from bot.domain.rules import idea_start_payload
 from bot.i18n import RIGA, fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import ideas_count_text, supporters_text
-from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
+from bot.ui.text import escape, shorten
 from storage.models import Campaign, Category, Idea
 
-CAPTION_LIMIT = 1024
 RESULTS_TITLE_LENGTH = 120  # an idea's title in the results text
-
-
-def visible_length(html_text: str) -> int:
-    """Length as Telegram counts it: after the HTML is parsed, in UTF-16 units."""
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
 
 
 def _title(row: object, language: str) -> str:

@@ -23,17 +23,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
 from bot.domain.ids import DbId, SmallNumber
+from bot.domain.limits import CALLBACK_ANSWER_LIMIT, cut, utf16_length, visible_length
 from bot.domain.localized import localized
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
-from bot.ui.text import escape, shorten, utf16_length
+from bot.ui.text import escape, shorten
 from storage.models import Idea, IdeaStatus
 
 S = IdeaStatus
 CARD_LIMIT = 3800  # the card's visible length; leaves room for an answer line above it (Telegram: 4096)
-CALLBACK_ANSWER_LIMIT = 200
 
 
 # ------------------------------------------------------------------ callback data (ids and codes only)
@@ -108,21 +108,18 @@ def _title(row: object, language: str) -> str:
 
 # ------------------------------------------------------------------ the moderation card
 
-def _visible_length(html_text: str) -> int:
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
-
-
 def _fit(texts: list[str], budget: int) -> list[str]:
-    """Shorten the longest texts first so that together they take at most `budget` characters."""
+    """Shorten the longest texts first so that together they take at most `budget` UTF-16 units (escaping comes
+    later and does not count: Telegram counts "&lt;" as one character)."""
     budget = max(budget, 60 * len(texts))
+    lengths = [utf16_length(text) for text in texts]
     allowed = {}
-    remaining, left = budget, sorted(range(len(texts)), key=lambda index: len(texts[index]))
+    remaining, left = budget, sorted(range(len(texts)), key=lambda index: lengths[index])
     for position, index in enumerate(left):
         share = remaining // (len(left) - position)
-        allowed[index] = min(len(texts[index]), share)
+        allowed[index] = min(lengths[index], share)
         remaining -= allowed[index]
-    return [text if len(text) <= allowed[index] else text[: max(allowed[index] - 1, 1)].rstrip() + "…"
-            for index, text in enumerate(texts)]
+    return [cut(text, allowed[index]) for index, text in enumerate(texts)]
 
 
 def card_text(card: mod.ModerationCard, language: str, notice: str | None = None) -> str:
@@ -167,7 +164,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     fixed = head + tail + [f"<b>{code.upper()}</b> {escape(title or '')}" for code, title, _body in texts_present]
     if missing:
         fixed.append(_("Not translated yet: {languages}").format(languages=", ".join(c.upper() for c in missing)))
-    budget = CARD_LIMIT - _visible_length("\n".join(fixed)) - 8 * len(texts_present)
+    budget = CARD_LIMIT - visible_length("\n".join(fixed)) - 8 * len(texts_present)
     bodies = _fit([body or "" for _code, _title, body in texts_present], budget)
 
     lines = list(head)
@@ -511,7 +508,7 @@ def audit_screen(log: mod.AuditLog) -> Screen:
             lines.append(f"   {escape(key)}: {_short_value(before.get(key))} → {_short_value(after.get(key))}")
         blocks.append("\n".join(lines))
     # The newest entries matter most: drop the oldest while the text is too long.
-    while len(blocks) > 1 and _visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
+    while len(blocks) > 1 and visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
         blocks.pop(0)
     shown = [head]
     if log.total > len(blocks):

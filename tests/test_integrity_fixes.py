@@ -1,0 +1,82 @@
+"""Issue 9, integrity findings: a draft is sent once, reports do not hide ideas on their own, Telegram's lengths
+in UTF-16, one polling process per SQLite file, and campaign files that cannot exhaust the machine."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.domain import proposals
+from storage.models import Category, Idea, IdeaStatus, User
+from storage.users import get_or_create_user
+from tests import test_e2e_moderation as moderation_stories
+from tests.conftest import CAMPAIGN_OPEN
+
+moderation_app = moderation_stories.mod_app  # the moderators' app fixture (it refuses any failed request)
+
+TITLE = "Pašvaldību sēžu protokoli vienuviet"
+BODY = "Visu pašvaldību domju sēžu protokoli būtu publicējami vienā vietnē, ar meklēšanu pēc tēmas un datuma."
+
+
+# ------------------------------------------------------------------ 7. a draft is submitted once
+
+async def test_concurrent_presses_of_one_drafts_send_store_one_proposal(example_sessions):
+    sessions = example_sessions
+    async with sessions() as session:
+        author = await get_or_create_user(session, 8001, "lv")
+        category = (await session.exec(select(Category).order_by(Category.id))).first()
+    draft = {"category_id": category.id, "title": TITLE, "body": BODY, "language": "lv",
+             proposals.DRAFT_KEY: proposals.new_draft_key()}
+    settings = Settings(max_pending_proposals=3)
+
+    async def press() -> proposals.SendOutcome:
+        async with sessions() as session:
+            user = await session.get(User, author.id)
+            return await proposals.send(session, user, dict(draft), CAMPAIGN_OPEN, settings, "manabalss_test_bot")
+
+    outcomes = await asyncio.gather(*(press() for _ in range(6)))
+    async with sessions() as session:
+        count = (await session.exec(select(func.count()).select_from(Idea).where(
+            Idea.author_id == author.id, Idea.status == IdeaStatus.PENDING))).one()
+    assert count == 1
+    assert {outcome.idea.id for outcome in outcomes} == {outcomes[0].idea.id}  # every press sees the one proposal
+
+
+def test_a_draft_without_a_key_gets_the_same_key_on_every_press():
+    draft = {"category_id": 1, "title": TITLE, "body": BODY}
+    assert proposals.submission_key(5, draft) == proposals.submission_key(5, dict(draft))
+    assert proposals.submission_key(5, draft) != proposals.submission_key(6, draft)
+
+
+# ------------------------------------------------------------------ 10. lengths in UTF-16
+
+EMOJI_TITLE = ("🗳️🏛" * 20 + "Atklāti budžeti visiem iedzīvotājiem")[:120]
+EMOJI_BODY = ("📊🏛️ Atvērti dati " * 200)[:2000]
+
+
+async def test_an_emoji_heavy_proposal_at_the_maximum_length_can_be_moderated(moderation_app):
+    from tests.test_e2e_moderation import ADMIN, proposal, resident
+
+    assert proposals.check_title(EMOJI_TITLE).problem is None and proposals.check_body(EMOJI_BODY).problem is None
+    texts = {f"{kind}_{language}": text for language in ("lv", "ru", "en")
+             for kind, text in (("title", EMOJI_TITLE), ("body", EMOJI_BODY))}
+    idea_id = await proposal(moderation_app, 4001, **texts)
+    admin = await resident(moderation_app, user_id=ADMIN)
+    for command in (f"/idea {idea_id}", f"/publish {idea_id}", f"/status {idea_id} under_review 📅 " + "🗓" * 300):
+        reply = await admin.send(command)
+        assert not reply.errors, (command, reply.describe())
+        assert f"#{idea_id}" in reply.text
+    async with moderation_app.sessions() as session:
+        assert (await session.get(Idea, idea_id)).status == IdeaStatus.UNDER_REVIEW
+
+
+def test_one_length_function_counts_emoji_as_two_units():
+    from bot.domain import limits
+    from bot.ui.text import shorten
+
+    assert limits.utf16_length("👍ā") == 3
+    assert limits.cut("👍" * 10, 5) == "👍👍…"
+    assert limits.utf16_length(shorten("🗳" * 300, 200)) <= 200
