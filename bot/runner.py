@@ -23,6 +23,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.scheduler import SchedulerService, Timing
 from storage.db import SessionFactory, open_database
+from storage.process_lock import DatabaseInUse, lock_database
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ async def stop_jobs(service: SchedulerService | None) -> None:
 
 
 async def run_polling(settings: Settings) -> None:
+    try:
+        polling_lock = lock_database(settings.database_url)
+    except DatabaseInUse as error:
+        raise SystemExit(f"error: {error}") from None
     engine, sessions = await open_database(settings.database_url)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
@@ -87,6 +92,8 @@ async def run_polling(settings: Settings) -> None:
         await dp.storage.close()
         await bot.session.close()
         await engine.dispose()
+        if polling_lock is not None:
+            polling_lock.close()
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -13,7 +14,7 @@ from bot.domain import proposals
 from storage.models import Category, Idea, IdeaStatus, User
 from storage.users import get_or_create_user
 from tests import test_e2e_moderation as moderation_stories
-from tests.conftest import CAMPAIGN_OPEN
+from tests.conftest import CAMPAIGN_OPEN, TEST_TOKEN
 
 moderation_app = moderation_stories.mod_app  # the moderators' app fixture (it refuses any failed request)
 
@@ -80,3 +81,53 @@ def test_one_length_function_counts_emoji_as_two_units():
     assert limits.utf16_length("👍ā") == 3
     assert limits.cut("👍" * 10, 5) == "👍👍…"
     assert limits.utf16_length(shorten("🗳" * 300, 200)) <= 200
+
+
+# ------------------------------------------------------------------ 12. one polling process per SQLite file
+
+def test_a_second_polling_process_on_the_same_sqlite_file_is_refused_with_one_line(tmp_path):
+    from storage.process_lock import lock_database
+    from tests.test_cli import run
+
+    database = tmp_path / "manabalss.db"
+    held = lock_database(f"sqlite+aiosqlite:///{database}")  # the first bot process
+    try:
+        result = run(tmp_path, BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_URL="http://127.0.0.1:9")  # the same file
+        assert result.returncode == 1, result.stderr
+        assert "another bot process is already running" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    finally:
+        held.close()
+    assert lock_database(f"sqlite:///{database}") is not None  # free again once the first one stops
+    assert lock_database("postgresql+asyncpg://postgres@127.0.0.1/test") is None
+
+
+# ------------------------------------------------------------------ 13. campaign files cannot exhaust the machine
+
+ALIAS_BOMB = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+campaign: [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_yaml_aliases_and_oversized_files_are_refused_before_parsing(tmp_path):
+    from bot.domain import campaign_file
+    from bot.domain.campaign_file import CampaignFileError, load_campaign_file
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(ALIAS_BOMB)
+    with pytest.raises(CampaignFileError, match="aliases"):
+        load_campaign_file(bomb)
+    big = tmp_path / "big.yaml"
+    with big.open("w") as handle:  # sparse: no 5 MB written to the disk
+        handle.truncate(campaign_file.MAX_FILE_BYTES + 1)
+    with pytest.raises(CampaignFileError, match="at most 4 MB"):
+        load_campaign_file(big)
+    assert campaign_file._SafeLoader is getattr(__import__("yaml"), "CSafeLoader", campaign_file._SafeLoader)
