@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_pending_proposals: int = Field(3, ge=1)
     reports_to_hide: int = Field(3, ge=1)
     rate_limit_per_minute: int = Field(40, ge=5)
+    # Hours between two broadcasts to everyone or to a whole language (each needs an admin or a second moderator).
+    mass_broadcast_cooldown_hours: float = Field(24, ge=0)
     # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
     send_rate_per_second: float = Field(25.0, gt=0)
     # Schedules, in TIMEZONE: the weekly digest's day (0 = Monday) and hour; reminders N days before the close.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -15,6 +16,7 @@ from bot.middlewares import RateLimitMiddleware
 from bot.ui import moderation_screens as ms
 from storage.models import AuditEntry, Idea, IdeaStatus, User
 from storage.users import get_or_create_user
+from tests import test_e2e_broadcast as broadcast_stories
 from tests import test_e2e_moderation as moderation_stories
 from tests.conftest import CAMPAIGN_OPEN, App, load_example
 from tests.i18n_helpers import t
@@ -233,3 +235,52 @@ async def test_a_supporter_withdraws_from_an_idea_hidden_by_reports(mod_app):
     assert [alert.text for alert in reply.alerts] == [t("lv", "Your support is withdrawn.")]
     async with mod_app.sessions() as session:
         assert (await session.get(Idea, idea_id)).supporters_count == 0
+
+
+# ------------------------------------------------------------------ 3. mass broadcasts need a second person
+
+bc_app = broadcast_stories.bc_app  # the broadcast app fixture (English for the admin)
+
+
+async def _broadcast_to_everyone(person, text: str):
+    await person.send("/broadcast")
+    await person.press(broadcast_stories.en("👥 All residents"))
+    await person.send(text)
+    return await person.press(broadcast_stories.en("✅ Confirm and send"))
+
+
+async def test_a_moderator_broadcast_to_everyone_waits_for_a_second_person_and_a_cooldown(bc_app):
+    from storage.models import Broadcast, OutboxMessage
+
+    en = broadcast_stories.en
+    residents = [await broadcast_stories.resident(bc_app, "lv") for _ in range(3)]
+    admin = bc_app.resident("en", user_id=broadcast_stories.ADMIN)
+    await admin.send("/start")
+    moderator = await broadcast_stories.resident(bc_app, "en")
+    await admin.send(f"/moderators add {moderator.user_id}")
+
+    asked = await _broadcast_to_everyone(moderator, "Phishing? https://example.invalid")
+    [broadcast] = await broadcast_stories.rows(bc_app, Broadcast)
+    assert broadcast.awaiting_approval and asked.alerts
+    assert await broadcast_stories.rows(bc_app, OutboxMessage, OutboxMessage.kind == "broadcast") == []
+    [request] = await broadcast_stories.rows(bc_app, OutboxMessage, OutboxMessage.kind == "moderation")
+    assert request.chat_id == broadcast_stories.ADMIN and f"/approve {broadcast.id}" in request.text
+    own = await moderator.send(f"/approve {broadcast.id}")
+    assert own.text == en("🚫 You cannot approve your own broadcast: another moderator or an admin has to.")
+    assert await broadcast_stories.rows(bc_app, OutboxMessage, OutboxMessage.kind == "broadcast") == []
+
+    approved = await admin.send(f"/approve {broadcast.id}")
+    assert approved.text.startswith(en("✅ Approved: broadcast #{id} is on its way to {recipients}.", id=broadcast.id,
+                                       recipients="")[:20])
+    written = await broadcast_stories.rows(bc_app, OutboxMessage, OutboxMessage.kind == "broadcast")
+    assert {row.chat_id for row in written} >= {person.user_id for person in residents}
+    assert (await admin.send(f"/approve {broadcast.id}")).text == en(
+        "ℹ️ Broadcast #{id} needs no approval (any more).", id=broadcast.id)
+
+    # Even an admin waits for the cooldown before the next mass broadcast; a small audience needs no wait.
+    refused = await _broadcast_to_everyone(admin, "Vēlreiz visiem")
+    assert refused.alerts and refused.alerts[0].text.startswith("⏳")
+    assert len(await broadcast_stories.rows(bc_app, Broadcast)) == 1
+    bc_app.clock.now += timedelta(hours=25)
+    await _broadcast_to_everyone(admin, "Pēc dienas visiem")
+    assert len(await broadcast_stories.rows(bc_app, Broadcast)) == 2

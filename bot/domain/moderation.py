@@ -783,27 +783,32 @@ async def status_notifications_on(session: AsyncSession, user_id: int) -> bool:
 
 # ------------------------------------------------------------------ announcements to the moderators
 
+async def moderator_chats(session: AsyncSession, settings: Settings) -> list[tuple[int, str]]:
+    """Where the moderators are told things, with the language to tell it in: their chat (MODERATION_CHAT_ID), or
+    each admin privately when there is none."""
+    if settings.moderation_chat_id is not None:
+        return [(settings.moderation_chat_id, settings.default_language)]
+    admins = await store.users_by_ids(session, settings.admin_ids)
+    chats = []
+    for admin_id in sorted(settings.admin_ids):
+        admin = admins.get(admin_id)
+        language = admin.language if admin is not None and admin.language in LANGUAGES else settings.default_language
+        chats.append((admin_id, language))
+    return chats
+
+
 async def _announce(session: AsyncSession, idea_id: int, settings: Settings, bot_username: str, event: str,
                     dedupe: str, renderer: Renderer | None) -> int:
     card = await _card(session, idea_id)
     if card is None:
         return 0
     render = _renderer(renderer)
-    if settings.moderation_chat_id is not None:
-        targets = [(settings.moderation_chat_id, settings.default_language, dedupe)]
-    else:
-        admins = await store.users_by_ids(session, settings.admin_ids)
-        targets = []
-        for admin_id in sorted(settings.admin_ids):
-            admin = admins.get(admin_id)
-            language = admin.language if admin is not None and admin.language in LANGUAGES else \
-                settings.default_language
-            targets.append((admin_id, language, f"{dedupe}:{admin_id}"))
+    shared = settings.moderation_chat_id is not None
     added = 0
-    for chat_id, language, key in targets:
+    for chat_id, language in await moderator_chats(session, settings):
         out = render.moderation_post(card, language, bot_username, event)
         added += await outbox.enqueue(session, chat_id, out.text, kind="moderation", reply_markup=out.markup,
-                                      dedupe_key=key)
+                                      dedupe_key=dedupe if shared else f"{dedupe}:{chat_id}")
     return added
 
 

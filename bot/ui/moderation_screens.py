@@ -98,6 +98,9 @@ def _action_name(action: str) -> str:
         "broadcast": _("sent an announcement"),
         "broadcast_pause": _("paused an announcement"),
         "broadcast_resume": _("resumed an announcement"),
+        "broadcast_request": _("asked to approve an announcement"),
+        "broadcast_approve": _("approved an announcement"),
+        "forget": _("erased at the resident's request"),
     }
     return names.get(action, action)
 
