@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Abuse limits: pending proposals per resident, reports that hide an idea, messages and presses a minute.
     max_pending_proposals: int = Field(3, ge=1)
     reports_to_hide: int = Field(3, ge=1)
+    # Reports hide an idea only from residents with a history, and relative to its support (see bot/domain/reports).
+    reports_hide_share: float = Field(0.1, ge=0)
+    reporter_min_age_days: int = Field(3, ge=0)
     rate_limit_per_minute: int = Field(40, ge=5)
     # Hours between two broadcasts to everyone or to a whole language (each needs an admin or a second moderator).
     mass_broadcast_cooldown_hours: float = Field(24, ge=0)

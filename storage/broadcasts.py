@@ -153,10 +153,11 @@ def _mass_audience():
     return or_(Broadcast.audience == "all", Broadcast.audience.startswith("lang:"))
 
 
-async def latest_mass_broadcast_at(session: AsyncSession) -> datetime | None:
+async def latest_mass_broadcast_at(session: AsyncSession, excluding: int | None = None) -> datetime | None:
     """When the latest broadcast to everyone or to a whole language went out (approved, or by an admin)."""
     sent_at = func.coalesce(Broadcast.approved_at, Broadcast.created_at)
-    statement = select(func.max(sent_at)).where(_mass_audience(), Broadcast.awaiting_approval.is_(False))
+    statement = select(func.max(sent_at)).where(_mass_audience(), Broadcast.awaiting_approval.is_(False),
+                                                Broadcast.id != (excluding or 0))
     return (await session.exec(statement)).one()
 
 

@@ -223,9 +223,9 @@ async def check_audience(session: AsyncSession, settings: Settings, actor_id: in
 
 # ------------------------------------------------------------------ sending
 
-async def cooldown_until(session: AsyncSession, settings: Settings) -> datetime | None:
+async def cooldown_until(session: AsyncSession, settings: Settings, excluding: int | None = None) -> datetime | None:
     """When the next mass broadcast (MASS_KINDS) may go out after the latest one; None when there was none."""
-    latest = await store.latest_mass_broadcast_at(session)
+    latest = await store.latest_mass_broadcast_at(session, excluding)
     if latest is None:
         return None
     return latest + timedelta(hours=settings.mass_broadcast_cooldown_hours)
@@ -250,10 +250,6 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
     if check.outcome is not Outcome.DONE:
         return Result(check.outcome)
     audience = draft.audience
-    if is_mass(audience):
-        allowed_at = await cooldown_until(session, settings)
-        if allowed_at is not None and allowed_at > now:
-            return Result(Outcome.COOLDOWN, next_allowed_at=allowed_at)
     needs_approval = is_mass(audience) and actor_id not in settings.admin_ids
     broadcast = await store.add_broadcast(session, batch_id=draft.batch_id, moderator_id=actor_id,
                                           audience=audience.code, text=checked.text, now=now,
@@ -262,6 +258,11 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
         await session.rollback()
         existing = await store.broadcast_by_batch(session, draft.batch_id)
         return Result(Outcome.ALREADY, await _view(session, existing) if existing else None)
+    if is_mass(audience):  # checked after the row: a second press of the same Confirm is ALREADY, not COOLDOWN
+        allowed_at = await cooldown_until(session, settings, excluding=broadcast.id)
+        if allowed_at is not None and allowed_at > now:
+            await session.rollback()
+            return Result(Outcome.COOLDOWN, next_allowed_at=allowed_at)
     if needs_approval:
         return await _ask_for_approval(session, settings, broadcast, check.recipients, now, request)
     total = await store.enqueue_recipients(session, broadcast, audience.kind, audience.argument,
@@ -283,9 +284,9 @@ async def _ask_for_approval(session: AsyncSession, settings: Settings, broadcast
                             now: datetime, request: ApprovalRequest | None) -> Result:
     await store.set_total(session, broadcast.id, recipients)
     await moderation_store.add_audit(
-        session, moderator_id=broadcast.moderator_id, action="broadcast_request", now=now,
+        session, moderator_id=broadcast.moderator_id, action="broadcast", now=now,
         after={"broadcast_id": broadcast.id, "audience": broadcast.audience, "recipients": recipients,
-               "text": broadcast.text})
+               "batch_id": broadcast.batch_id, "text": broadcast.text, "awaiting_approval": True})
     if request is not None:
         for chat_id, language in await moderator_chats(session, settings):
             if chat_id == broadcast.moderator_id:
@@ -310,7 +311,7 @@ async def approve(session: AsyncSession, settings: Settings, actor_id: int, broa
         return Result(Outcome.ALREADY, found.view, recipients=broadcast.total)
     if broadcast.moderator_id == actor_id:
         return Result(Outcome.SELF, found.view)
-    allowed_at = await cooldown_until(session, settings)
+    allowed_at = await cooldown_until(session, settings, excluding=broadcast.id)
     if allowed_at is not None and allowed_at > now:
         return Result(Outcome.COOLDOWN, found.view, next_allowed_at=allowed_at)
     audience = parse_audience(broadcast.audience)

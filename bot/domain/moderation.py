@@ -25,6 +25,7 @@ from bot.domain.ids import MAX_DB_INT, MAX_USER_ID, parse_id
 from storage import bans as ban_store
 from storage import moderation as store
 from storage import outbox
+from storage import reports as report_store
 from storage.ideas import refresh_search_text
 from storage.models import (
     LANGUAGES,
@@ -306,6 +307,8 @@ class Queue:
     pending_total: int
     hidden: list[Idea]
     hidden_total: int
+    reported: list[Idea] = field(default_factory=list)  # public, not hidden, with open reports
+    reported_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -360,7 +363,8 @@ async def queue(session: AsyncSession, settings: Settings, actor_id: int, limit:
         return None
     pending, pending_total = await store.pending_ideas(session, limit)
     hidden, hidden_total = await store.hidden_ideas(session, limit)
-    return Queue(pending, pending_total, hidden, hidden_total)
+    reported, reported_total = await report_store.reported_ideas(session, limit)
+    return Queue(pending, pending_total, hidden, hidden_total, reported, reported_total)
 
 
 async def stats(session: AsyncSession, settings: Settings, actor_id: int) -> Stats | None:

@@ -98,7 +98,6 @@ def _action_name(action: str) -> str:
         "broadcast": _("sent an announcement"),
         "broadcast_pause": _("paused an announcement"),
         "broadcast_resume": _("resumed an announcement"),
-        "broadcast_request": _("asked to approve an announcement"),
         "broadcast_approve": _("approved an announcement"),
         "forget": _("erased at the resident's request"),
     }
@@ -462,7 +461,7 @@ def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
 def queue_screen(queue: mod.Queue, language: str) -> Screen:
     lines = [_("🗂 <b>Waiting for moderators</b>")]
     builder = InlineKeyboardBuilder()
-    if not queue.pending_total and not queue.hidden_total:
+    if not queue.pending_total and not queue.hidden_total and not queue.reported_total:
         lines += ["", _("✨ Nothing is waiting. Well done!")]
         return Screen("\n".join(lines))
     lines += ["", ngettext("⏳ {count} proposal waits for a decision (oldest first):",
@@ -480,6 +479,15 @@ def queue_screen(queue: mod.Queue, language: str) -> Screen:
             lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
             builder.row(_idea_button(idea, language))
         if queue.hidden_total > len(queue.hidden):
+            lines.append("…")
+    if queue.reported_total:
+        lines += ["", ngettext("🚩 {count} public idea has open reports (most reported first):",
+                               "🚩 {count} public ideas have open reports (most reported first):",
+                               queue.reported_total).format(count=fmt_number(queue.reported_total))]
+        for idea in queue.reported:
+            lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
+            builder.row(_idea_button(idea, language))
+        if queue.reported_total > len(queue.reported):
             lines.append("…")
     return Screen("\n".join(lines), builder.as_markup())
 
