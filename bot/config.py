@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # No personal messages at night (new-idea cards wait until morning).
     quiet_hours: tuple[int, int] = (22, 8)
     max_new_idea_cards_per_day: int = Field(3, ge=0)
+    # Finished outbox rows, job runs and idle conversations are deleted after this many days (a daily job).
+    retention_days: int = Field(30, ge=1)
     # Where the results digest's chart images are written.
     media_dir: str = "media"
     # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).

@@ -72,3 +72,14 @@ async def broadcast_summaries() -> int:
     from bot import broadcast_jobs
 
     return _logged("broadcast_summaries", await broadcast_jobs.broadcast_summaries(get_context()))
+
+
+async def retention() -> int:
+    """Daily: delete finished outbox rows, job runs and idle conversations older than RETENTION_DAYS."""
+    from bot.domain.privacy import prune
+
+    context = get_context()
+    async with context.sessions() as session:
+        counts = await prune(session, context.clock(), context.settings.retention_days)
+    log.info("job retention: deleted %s", counts or "nothing (ran today already)")
+    return sum((counts or {}).values())

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
@@ -34,7 +35,9 @@ def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStor
         return DatabaseStorage(sessions)
     from aiogram.fsm.storage.redis import RedisStorage
 
-    return RedisStorage.from_url(settings.redis_url)
+    # Conversations expire like everything else kept only for a while (see /privacy).
+    ttl = timedelta(days=settings.retention_days)
+    return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
 
 
 def start_jobs(sessions: SessionFactory, settings: Settings, i18n: I18n, bot_username: str,

@@ -9,6 +9,7 @@ from handlers import (
     language,
     membership,
     moderation,
+    privacy,
     proposals,
     reports,
     search,
@@ -19,7 +20,7 @@ from handlers import (
 
 # Residents' journeys happen in a private chat with the bot; in a group (the moderators' chat, or any group
 # someone added the bot to) only the moderators' routers and the fallback (which answers presses) take part.
-RESIDENT_JOURNEYS = (start, language, browse, voting, reports, proposals, subscriptions, search)
+RESIDENT_JOURNEYS = (start, language, browse, voting, reports, proposals, subscriptions, privacy, search)
 
 
 def private_chat_only(router: Router) -> Router:
@@ -31,6 +32,6 @@ def private_chat_only(router: Router) -> Router:
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
     modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
-               search, fallback)
+               privacy, search, fallback)
     return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()
             for module in modules]
