@@ -6,6 +6,7 @@ from handlers import (
     broadcast,
     browse,
     fallback,
+    integrity,
     language,
     membership,
     moderation,
@@ -31,7 +32,7 @@ def private_chat_only(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
-               privacy, search, fallback)
+    modules = (membership, moderation, broadcast, integrity, start, language, browse, voting, reports, proposals,
+               subscriptions, privacy, search, fallback)
     return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()
             for module in modules]

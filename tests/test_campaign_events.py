@@ -318,6 +318,8 @@ async def test_results_digest_reaches_subscribers_and_participants_with_a_chart(
         assert visible_length(text.text) <= MESSAGE_LIMIT
         plain = html_ok(text.text)
         assert t(language, "📌 <b>What happens next</b>").replace("<b>", "").replace("</b>", "") in plain
+        assert t(language, "🛡 We checked the voting for manipulation (new accounts, sudden bursts, vote farms) and "
+                           "publish an integrity report for this campaign, without anyone's identity.") in plain
         assert title(first, language) in text.text
         assert format_decimal(12345, locale=language) in text.text  # "12 345", "12,345"
         assert f'href="https://t.me/{BOT_USERNAME}?start=idea_{first.id}"' in text.text

@@ -164,6 +164,9 @@ def _results_text(results: Results, language: str, bot_username: str, tz: ZoneIn
         _("📌 <b>What happens next</b>"),
         _("The State Chancellery and experts will use these results to draft the national open government action "
           "plan. We will tell you what becomes of the ideas you supported."),
+        "",
+        _("🛡 We checked the voting for manipulation (new accounts, sudden bursts, vote farms) and publish an "
+          "integrity report for this campaign, without anyone's identity."),
     ]
     return "\n".join(lines)
 
