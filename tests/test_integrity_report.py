@@ -89,7 +89,8 @@ async def test_moderators_read_the_report_and_residents_get_no_such_command(mod_
     assert t("lv", "🛡 <b>Integrity report</b> · {campaign}", campaign="atverta-latvija").replace(
         "<b>", "").replace("</b>", "") in report.text
     person = await resident(mod_app, "ru")
-    assert (await person.send("/integrity")).text == t("ru", "🤔 I do not know this command. /help lists what I can do.")
+    unknown = t("ru", "🤔 I do not know this command. /help lists what I can do.")
+    assert (await person.send("/integrity")).text == unknown
 
 
 def test_the_command_line_prints_the_report_as_json(tmp_path):
