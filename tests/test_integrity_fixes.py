@@ -131,3 +131,35 @@ def test_yaml_aliases_and_oversized_files_are_refused_before_parsing(tmp_path):
     with pytest.raises(CampaignFileError, match="at most 4 MB"):
         load_campaign_file(big)
     assert campaign_file._SafeLoader is getattr(__import__("yaml"), "CSafeLoader", campaign_file._SafeLoader)
+
+
+# ------------------------------------------------------------------ 8. reports: fresh accounts hide nothing
+
+async def test_only_reporters_with_a_history_hide_an_idea(example_sessions):
+    from datetime import timedelta
+
+    import bot.ui.moderation_screens  # noqa: F401 (registers the renderer of the moderators' post)
+    from bot.domain import ideas, reports
+
+    sessions, settings = example_sessions, Settings(reports_to_hide=3, reporter_min_age_days=3)
+    async with sessions() as session:
+        target, other = (await session.exec(select(Idea.id).where(Idea.status == IdeaStatus.PUBLISHED)
+                                            .order_by(Idea.id).limit(2))).all()
+
+    async def report(user_id: int, now) -> reports.ReportOutcome:
+        async with sessions() as session:
+            user = await session.get(User, user_id)
+            return await reports.report_idea(session, user, target, "spam", now, settings, "manabalss_test_bot")
+
+    async with sessions() as session:
+        for user_id in (8101, 8102, 8103):  # fresh accounts: joined just now, did nothing else
+            session.add(User(id=user_id, language="lv", created_at=CAMPAIGN_OPEN))
+        for user_id in (8201, 8202, 8203):  # a week in the bot, supported another idea before
+            session.add(User(id=user_id, language="lv", created_at=CAMPAIGN_OPEN - timedelta(days=7)))
+        await session.commit()
+        for user_id in (8201, 8202, 8203):
+            await ideas.support(session, other, user_id, CAMPAIGN_OPEN - timedelta(days=1))
+    for user_id in (8101, 8102, 8103):
+        outcome = await report(user_id, CAMPAIGN_OPEN)
+        assert outcome.recorded and not outcome.hidden
+    assert [(await report(user_id, CAMPAIGN_OPEN)).hidden for user_id in (8201, 8202, 8203)] == [False, False, True]

@@ -472,22 +472,21 @@ def queue_screen(queue: mod.Queue, language: str) -> Screen:
         builder.row(_idea_button(idea, language))
     if queue.pending_total > len(queue.pending):
         lines.append("…")
-    if queue.hidden_total:
-        lines += ["", ngettext("🙈 {count} idea is hidden by reports:", "🙈 {count} ideas are hidden by reports:",
-                               queue.hidden_total).format(count=fmt_number(queue.hidden_total))]
-        for idea in queue.hidden:
+    sections = (
+        (queue.hidden, queue.hidden_total, ngettext("🙈 {count} idea is hidden by reports:",
+                                                    "🙈 {count} ideas are hidden by reports:", queue.hidden_total)),
+        (queue.reported, queue.reported_total, ngettext(
+            "🚩 {count} public idea has open reports (most reported first):",
+            "🚩 {count} public ideas have open reports (most reported first):", queue.reported_total)),
+    )
+    for ideas, total, header in sections:
+        if not total:
+            continue
+        lines += ["", header.format(count=fmt_number(total))]
+        for idea in ideas:
             lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
             builder.row(_idea_button(idea, language))
-        if queue.hidden_total > len(queue.hidden):
-            lines.append("…")
-    if queue.reported_total:
-        lines += ["", ngettext("🚩 {count} public idea has open reports (most reported first):",
-                               "🚩 {count} public ideas have open reports (most reported first):",
-                               queue.reported_total).format(count=fmt_number(queue.reported_total))]
-        for idea in queue.reported:
-            lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
-            builder.row(_idea_button(idea, language))
-        if queue.reported_total > len(queue.reported):
+        if total > len(ideas):
             lines.append("…")
     return Screen("\n".join(lines), builder.as_markup())
 
