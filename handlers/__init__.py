@@ -3,7 +3,7 @@
 from aiogram import F, Router
 
 from handlers import (
-    broadcast,
+    broadcasts,
     browse,
     fallback,
     integrity,
@@ -32,7 +32,7 @@ def private_chat_only(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, broadcast, integrity, start, language, browse, voting, reports, proposals,
+    modules = (membership, moderation, broadcasts, integrity, start, language, browse, voting, reports, proposals,
                subscriptions, privacy, search, fallback)
     return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()
             for module in modules]

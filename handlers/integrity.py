@@ -8,14 +8,14 @@ from datetime import datetime
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import integrity
 from bot.ui import integrity_screens as screens
 from bot.ui import screens as common
 from bot.ui.respond import show
-from handlers.moderation import moderator_here
+from handlers.moderators import moderator_here
+from storage.db import AsyncSession
 from storage.models import User
 
 

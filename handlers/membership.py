@@ -5,9 +5,9 @@ whether the person who removed it can be reached."""
 from aiogram import F, Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import residents
+from storage.db import AsyncSession
 
 
 async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:

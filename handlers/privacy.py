@@ -10,13 +10,13 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain import privacy
 from bot.ui import privacy_screens as screens
-from bot.ui.privacy_screens import Forget
+from bot.ui.callbacks import FORGET_NO, FORGET_YES, Forget
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
@@ -53,6 +53,6 @@ def create_router() -> Router:
     router.message.register(privacy_command, Command("privacy"))
     router.message.register(mydata_command, Command("mydata"))
     router.message.register(forget_command, Command("forget"))
-    router.callback_query.register(forget_confirmed, Forget.filter(F.act == screens.FORGET_YES))
-    router.callback_query.register(forget_declined, Forget.filter(F.act == screens.FORGET_NO))
+    router.callback_query.register(forget_confirmed, Forget.filter(F.act == FORGET_YES))
+    router.callback_query.register(forget_declined, Forget.filter(F.act == FORGET_NO))
     return router

@@ -10,13 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.domain import ideas
-from bot.domain import moderation as mod
+from bot.config import Settings
+from bot.domain import staff, voting
+from bot.domain.lifecycle import Outcome
 from bot.middlewares import RateLimitMiddleware
-from bot.ui import moderation_screens as ms
+from bot.ui import callbacks as cb
+from handlers import moderation_args as parse
 from storage.models import AuditEntry, Idea, IdeaStatus, User
 from storage.users import get_or_create_user
-from tests import test_e2e_broadcast as broadcast_stories
+from tests import test_e2e_broadcasts as broadcast_stories
 from tests import test_e2e_moderation as moderation_stories
 from tests.conftest import CAMPAIGN_OPEN, App, load_example
 from tests.i18n_helpers import t
@@ -59,7 +61,7 @@ async def _user(app: App, user_id: int) -> User:
 async def test_a_forbidden_press_in_the_group_is_answered_without_touching_the_card(group_app, caplog):
     idea_id = await proposal(group_app, 4001)
     member = group_app.resident("lv")
-    for data in (ms.Mod(act=ms.MOD_PUBLISH, id=idea_id, v=1).pack(), "i:s:1", "forged"):
+    for data in (cb.Mod(act=cb.MOD_PUBLISH, id=idea_id, v=1).pack(), "i:s:1", "forged"):
         update = _group_press(group_app, member.user_id, data)
         await group_app.feed(update)
         assert group_app.fake.callbacks[update["callback_query"]["id"]].answered
@@ -110,7 +112,7 @@ async def test_a_banned_moderator_is_rate_limited_like_anyone():
 async def test_in_the_group_only_a_reply_to_the_prompt_rejects(group_app):
     idea_id = await proposal(group_app, 4001)
     admin = group_app.resident("lv", user_id=ADMIN)
-    await group_app.feed(_group_press(group_app, ADMIN, ms.Mod(act=ms.MOD_TYPE_REASON, id=idea_id, v=1).pack()))
+    await group_app.feed(_group_press(group_app, ADMIN, cb.Mod(act=cb.MOD_TYPE_REASON, id=idea_id, v=1).pack()))
     prompt = group_app.fake.last_message(GROUP["id"])
     assert prompt is not None and str(idea_id) in prompt.text
     await admin.send("Labrīt! Paskatīšos vēlāk…", chat=GROUP)
@@ -162,12 +164,12 @@ async def test_ban_and_void_recounts_in_one_audited_step_and_a_banned_resident_c
         for user_id in (6001, 6002):
             await get_or_create_user(session, user_id, "lv")
         for idea_id in idea_ids:
-            assert (await ideas.support(session, idea_id, 6001, CAMPAIGN_OPEN)).changed
-        assert (await ideas.support(session, idea_ids[0], 6002, CAMPAIGN_OPEN)).changed
-    settings = mod.Settings(admin_ids=frozenset({ADMIN}))
+            assert (await voting.support(session, idea_id, 6001, CAMPAIGN_OPEN)).changed
+        assert (await voting.support(session, idea_ids[0], 6002, CAMPAIGN_OPEN)).changed
+    settings = Settings(admin_ids=frozenset({ADMIN}))
     async with sessions() as session:
-        result = await mod.set_banned(session, settings, ADMIN, 6001, True, CAMPAIGN_OPEN, void_supports=True)
-    assert result.outcome is mod.Outcome.DONE and result.voided == 3
+        result = await staff.set_banned(session, settings, ADMIN, 6001, True, CAMPAIGN_OPEN, void_supports=True)
+    assert result.outcome is Outcome.DONE and result.voided == 3
     async with sessions() as session:
         counts = [(await session.get(Idea, idea_id)).supporters_count for idea_id in idea_ids]
         assert counts == [1, 0, 0]
@@ -175,10 +177,10 @@ async def test_ban_and_void_recounts_in_one_audited_step_and_a_banned_resident_c
         assert entry.action == "ban" and "voided_supports" in entry.after
     # Banned without voiding: supports stay, the resident may take one back but not give a new one.
     async with sessions() as session:
-        await mod.set_banned(session, settings, ADMIN, 6002, True, CAMPAIGN_OPEN)
+        await staff.set_banned(session, settings, ADMIN, 6002, True, CAMPAIGN_OPEN)
     async with sessions() as session:
-        assert (await ideas.support(session, idea_ids[1], 6002, CAMPAIGN_OPEN, banned=True)).refusal is not None
-        withdrawn = await ideas.withdraw(session, idea_ids[0], 6002, CAMPAIGN_OPEN, banned=True)
+        assert (await voting.support(session, idea_ids[1], 6002, CAMPAIGN_OPEN, banned=True)).refusal is not None
+        withdrawn = await voting.withdraw(session, idea_ids[0], 6002, CAMPAIGN_OPEN, banned=True)
     assert withdrawn.changed and withdrawn.refusal is None
     assert withdrawn.card.idea.supporters_count == 0
 
@@ -215,10 +217,10 @@ def test_ids_are_parsed_strictly():
     assert parse_start_payload("idea_12") == 12
     assert [parse_start_payload(p) for p in ("idea_²", "idea_١٢", "idea_2147483648", "idea_0", "idea_+1")] == \
         [None] * 5
-    assert mod.parse_idea_id("#12") == 12 and mod.parse_idea_id("١٢") is None
-    assert mod.parse_user_id("123456789") == 123456789 and mod.parse_user_id("²") is None
+    assert parse.parse_idea_id("#12") == 12 and parse.parse_idea_id("١٢") is None
+    assert parse.parse_user_id("123456789") == 123456789 and parse.parse_user_id("²") is None
     assert parse_id("9223372036854775808", 2**63 - 1) is None
-    assert mod.parse_ban("123 void") == (123, True) and mod.parse_ban("123 now") is None
+    assert parse.parse_ban("123 void") == (123, True) and parse.parse_ban("123 now") is None
 
 
 async def test_a_supporter_withdraws_from_an_idea_hidden_by_reports(mod_app):

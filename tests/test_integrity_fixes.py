@@ -11,6 +11,8 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.domain import proposals
+from bot.i18n import create_i18n
+from bot.ui.moderation_screens import ScreensRenderer
 from storage.models import Category, Idea, IdeaStatus, User
 from storage.users import get_or_create_user
 from tests import test_e2e_moderation as moderation_stories
@@ -36,7 +38,8 @@ async def test_concurrent_presses_of_one_drafts_send_store_one_proposal(example_
     async def press() -> proposals.SendOutcome:
         async with sessions() as session:
             user = await session.get(User, author.id)
-            return await proposals.send(session, user, dict(draft), CAMPAIGN_OPEN, settings, "manabalss_test_bot")
+            return await proposals.send(session, user, dict(draft), CAMPAIGN_OPEN, settings, "manabalss_test_bot",
+                                        ScreensRenderer(create_i18n()))
 
     outcomes = await asyncio.gather(*(press() for _ in range(6)))
     async with sessions() as session:
@@ -138,8 +141,7 @@ def test_yaml_aliases_and_oversized_files_are_refused_before_parsing(tmp_path):
 async def test_only_reporters_with_a_history_hide_an_idea(example_sessions):
     from datetime import timedelta
 
-    import bot.ui.moderation_screens  # noqa: F401 (registers the renderer of the moderators' post)
-    from bot.domain import ideas, reports
+    from bot.domain import reports, voting
 
     sessions, settings = example_sessions, Settings(reports_to_hide=3, reporter_min_age_days=3)
     async with sessions() as session:
@@ -149,7 +151,8 @@ async def test_only_reporters_with_a_history_hide_an_idea(example_sessions):
     async def report(user_id: int, now) -> reports.ReportOutcome:
         async with sessions() as session:
             user = await session.get(User, user_id)
-            return await reports.report_idea(session, user, target, "spam", now, settings, "manabalss_test_bot")
+            return await reports.report_idea(session, user, target, "spam", now, settings, "manabalss_test_bot",
+                                             ScreensRenderer(create_i18n()))
 
     async with sessions() as session:
         for user_id in (8101, 8102, 8103):  # fresh accounts: joined just now, did nothing else
@@ -158,7 +161,7 @@ async def test_only_reporters_with_a_history_hide_an_idea(example_sessions):
             session.add(User(id=user_id, language="lv", created_at=CAMPAIGN_OPEN - timedelta(days=7)))
         await session.commit()
         for user_id in (8201, 8202, 8203):
-            await ideas.support(session, other, user_id, CAMPAIGN_OPEN - timedelta(days=1))
+            await voting.support(session, other, user_id, CAMPAIGN_OPEN - timedelta(days=1))
     for user_id in (8101, 8102, 8103):
         outcome = await report(user_id, CAMPAIGN_OPEN)
         assert outcome.recorded and not outcome.hidden

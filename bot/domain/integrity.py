@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.broadcasts import has_rights
+from bot.domain.lifecycle import has_rights
 from storage import campaigns as campaign_store
 from storage import integrity as store
 from storage.models import Campaign

@@ -1,25 +1,17 @@
 """Telegram's limits and the one way their lengths are counted: UTF-16 code units, as Telegram counts them (an
 emoji outside the Basic Multilingual Plane is two). Used for every limit: messages, captions, button answers,
-the moderators' card and broadcasts. No aiogram here."""
+the moderators' card and broadcasts (bot/ui/text.py counts an HTML message's visible length with it). No aiogram
+here."""
 
 from __future__ import annotations
-
-import html
-import re
 
 MESSAGE_LIMIT = 4096  # a message's text after its HTML entities are parsed
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
-_TAG = re.compile(r"<[^>]+>")
 
 
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def visible_length(html_text: str) -> int:
-    """The length Telegram checks for an HTML message: tags dropped, entities counted as their character."""
-    return utf16_length(html.unescape(_TAG.sub("", html_text)))
 
 
 def utf16_prefix(text: str, limit: int) -> int:

@@ -7,10 +7,9 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal, format_percent
 
 from bot.domain.integrity import Finding, IntegrityReport, Signal
-from bot.domain.limits import MESSAGE_LIMIT, visible_length
 from bot.i18n import current_language, fmt_datetime, fmt_number
 from bot.ui.screens import Screen
-from bot.ui.text import escape
+from bot.ui.text import MESSAGE_LIMIT, escape, visible_length
 
 
 def _percent(share: float) -> str:

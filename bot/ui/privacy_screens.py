@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.domain.privacy import Erasure
 from bot.i18n import fmt_number
+from bot.ui.callbacks import FORGET_NO, FORGET_YES, Forget
 from bot.ui.screens import Screen, main_menu_markup
 
-
-class Forget(CallbackData, prefix="pv"):
-    """The /forget confirmation: "y" erases, "n" keeps everything."""
-
-    act: str
-
-
-FORGET_YES, FORGET_NO = "y", "n"
 EXPORT_FILE_NAME = "manabalss-my-data.json"
 
 

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import html
+import re
 
-from bot.domain.limits import MESSAGE_LIMIT, cut, utf16_length, utf16_prefix
+from bot.domain.limits import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, cut, utf16_length, utf16_prefix
 
-__all__ = ["MESSAGE_LIMIT", "escape", "shorten", "split_text", "utf16_length"]
+__all__ = ["CALLBACK_ANSWER_LIMIT", "MESSAGE_LIMIT", "alert", "escape", "plain_text", "shorten", "split_text",
+           "utf16_length", "visible_length"]
 
 
 def escape(text: str) -> str:
     """Every piece of user or campaign content goes through this before it joins an HTML message."""
     return html.escape(text, quote=False)
+
+
+def plain_text(html_text: str) -> str:
+    """An HTML message as Telegram shows it: without the tags, the entities parsed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def visible_length(html_text: str) -> int:
+    """Length of an HTML message as Telegram counts it: after the tags and entities are parsed, in UTF-16 units."""
+    return utf16_length(plain_text(html_text))
+
+
+def alert(html_text: str) -> str:
+    """A line of a screen as a button's answer: Telegram shows at most 200 characters, without HTML."""
+    return shorten(plain_text(html_text), CALLBACK_ANSWER_LIMIT)
 
 
 def split_text(text: str, limit: int) -> list[str]:

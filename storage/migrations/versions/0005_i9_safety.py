@@ -1,7 +1,7 @@
 """Issue 9: a proposal's draft key (submitted once), approval of mass broadcasts.
 
 Revision ID: 0005_i9_safety
-Revises: 0003
+Revises: 0004_i7_digest_ideas
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0005_i9_safety"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_i7_digest_ideas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
