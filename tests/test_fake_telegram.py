@@ -37,6 +37,7 @@ from aiogram.types import Message as TgMessage
 from tests.fake_telegram import (
     EntityParseError,
     FakeTelegram,
+    HandledUpdates,
     Resident,
     clean_text,
     feed_via_dispatcher,
@@ -509,15 +510,17 @@ async def test_resident_story_via_dispatcher(fake, bot):
 async def test_resident_story_via_polling(fake, bot):
     dp = Dispatcher()
     dp.include_router(demo_router())
-    polling = asyncio.create_task(
-        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
-    )
-    try:
-        anna = Resident(fake, feed_via_polling(fake), ANNA)
-        reply = await anna.send("/start")
-        assert reply.buttons == ["Balsot", "Klusēt"]
-        reply = await anna.press("Balsot")
-        assert reply.text == "Paldies par balsi!"
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 5)
+    handled = HandledUpdates()
+    with handled.listening():
+        polling = asyncio.create_task(
+            dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
+        )
+        try:
+            anna = Resident(fake, feed_via_polling(fake, handled), ANNA)
+            reply = await anna.send("/start")
+            assert reply.buttons == ["Balsot", "Klusēt"]
+            reply = await anna.press("Balsot")
+            assert reply.text == "Paldies par balsi!"
+        finally:
+            await dp.stop_polling()
+            await polling
