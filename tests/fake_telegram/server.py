@@ -425,14 +425,20 @@ class FakeTelegram:
         return update
 
     @property
+    def polls_received(self) -> int:
+        """How many getUpdates calls arrived, finished or still waiting."""
+        return self._poll_generation
+
+    @property
     def pending_updates(self) -> list[dict]:
         return list(self._updates)
 
-    async def wait_confirmed(self, update_id: int, timeout: float = 5) -> None:  # noqa: ASYNC109
+    # The timeouts of the waits below only turn a hang into a failure: generous, for a loaded machine.
+    async def wait_confirmed(self, update_id: int, timeout: float = 60) -> None:  # noqa: ASYNC109
         """Waits until the bot called getUpdates with an offset past ``update_id``."""
         await self._wait_until(lambda: self._confirmed_below > update_id, timeout, f"update {update_id} confirmed")
 
-    async def wait_idle(self, quiet: float = 0.05, timeout: float = 5) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, quiet: float = 0.05, timeout: float = 60) -> None:  # noqa: ASYNC109
         """Waits until, from now on, no request (other than getUpdates) ran or arrived for ``quiet`` s."""
         started = time.monotonic()
         deadline = started + timeout
