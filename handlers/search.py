@@ -10,7 +10,7 @@ from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas
+from bot.domain import ideas, search
 from bot.ui import callbacks as cb
 from bot.ui import screens
 from bot.ui.respond import show
@@ -27,7 +27,7 @@ async def search_text(message: Message, session: AsyncSession, user: User,
     if campaign is None:
         await show(message, screens.no_campaign())
         return
-    result = await ideas.search(session, campaign, message.text)
+    result = await search.search(session, campaign, message.text)
     await show(message, screens.search_results_screen(result, user.language))
 
 

@@ -10,8 +10,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.rules import (
-    MAX_SEARCH_LENGTH,
-    MIN_SEARCH_LENGTH,
     VoteRefusal,
     VotingWindow,
     support_refusal,
@@ -23,7 +21,6 @@ from storage import votes as vote_store
 from storage.ideas import SORT_NEW, SORT_TOP
 from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
 from storage.moderation import status_history
-from storage.text import search_words
 
 SORT_RANDOM = "rnd"
 SORTS = (SORT_TOP, SORT_NEW, SORT_RANDOM)
@@ -63,7 +60,7 @@ def voting_window(campaign: Campaign) -> VotingWindow:
     return VotingWindow(campaign.starts_at, campaign.ends_at, campaign.votes_revocable)
 
 
-def _page_count(total: int) -> int:
+def page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
@@ -77,7 +74,7 @@ async def list_ideas(
         return None
     sort = sort if sort in SORTS else SORT_TOP
     total = await idea_store.count_visible(session, category_id)
-    pages = _page_count(total)
+    pages = page_count(total)
     page = min(max(page, 0), pages - 1)
     if sort == SORT_RANDOM:
         ids = await idea_store.visible_idea_ids(session, category_id)
@@ -147,28 +144,6 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     set_committed_value(card.idea, "supporters_count", count)
     updated = replace(card, supported=add)
     return VoteResult(updated, changed, None)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    ideas: list[Idea]
-    total: int
-    page: int
-    pages: int
-    too_short: bool = False
-
-
-async def search(
-    session: AsyncSession, campaign: Campaign, query: str, page: int = 0
-) -> SearchResult:
-    query = " ".join(query.split())[:MAX_SEARCH_LENGTH]
-    words = search_words(query)
-    if sum(len(word) for word in words) < MIN_SEARCH_LENGTH:
-        return SearchResult(query, [], 0, 0, 1, too_short=True)
-    page = max(page, 0)
-    ideas, total = await idea_store.search_ideas(session, campaign.id, words, page * PAGE_SIZE, PAGE_SIZE)
-    return SearchResult(query, ideas, total, page, _page_count(total))
 
 
 async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:

@@ -18,6 +18,7 @@ from bot.domain.rules import Phase, campaign_phase
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import proposals as proposal_store
+from storage import search as search_store
 from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, Campaign, Category, Idea, IdeaStatus, User
 from storage.text import search_key
@@ -168,6 +169,7 @@ async def submit(session: AsyncSession, author: User, campaign: Campaign, catego
     refresh_search_text(idea)
     session.add(idea)
     await session.flush()
+    await search_store.reindex(session, [idea.id])
     return idea
 
 

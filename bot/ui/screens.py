@@ -12,9 +12,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.domain.ideas import SORT_RANDOM, SORTS, IdeaCard, IdeaList, SearchResult
+from bot.domain.ideas import SORT_RANDOM, SORTS, IdeaCard, IdeaList
 from bot.domain.localized import localized
 from bot.domain.rules import Phase, VoteRefusal, campaign_phase, idea_start_payload
+from bot.domain.search import SearchResult
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.status_texts import note_text, status_name
