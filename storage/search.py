@@ -1,14 +1,16 @@
 """The search index: each idea's terms (search_term) and the typo keys of every known term (search_key).
 
-Both databases only answer exact lookups here; matching and ranking happen in bot/domain/search.py, so
-SQLite and PostgreSQL find the same ideas in the same order.
+The databases answer exact lookups only (no LIKE, no database-specific full-text search), and the ranking
+orders by integers, so SQLite and PostgreSQL find the same ideas in the same order.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Sequence
+from functools import reduce
 
-from sqlalchemy import delete
+from sqlalchemy import and_, case, delete, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -67,14 +69,45 @@ async def terms_by_keys(session: AsyncSession, keys: Collection[str]) -> list[tu
     return list((await session.exec(select(SearchKey.key, SearchKey.term).where(SearchKey.key.in_(keys)))).all())
 
 
-async def postings(session: AsyncSession, campaign_id: int, wanted: Collection[str]
-                   ) -> list[tuple[int, str, bool, int]]:
-    """(idea_id, term, in_title, supporters_count) of the campaign's public ideas holding any of these terms."""
-    if not wanted:
-        return []
-    statement = (
-        select(SearchTerm.idea_id, SearchTerm.term, SearchTerm.in_title, Idea.supporters_count)
-        .join(Idea, Idea.id == SearchTerm.idea_id)
-        .where(SearchTerm.term.in_(wanted), Idea.campaign_id == campaign_id, public_condition())
+def _word_hits(word_terms: Sequence[Collection[str]], in_title: bool = False):
+    """How many of the query's words an idea holds (in a title only, if `in_title`): one 0/1 per word."""
+    hits = []
+    for alternatives in word_terms:
+        holds = SearchTerm.term.in_(sorted(alternatives))
+        hits.append(func.max(case((and_(SearchTerm.in_title, holds) if in_title else holds, 1), else_=0)))
+    return reduce(operator.add, hits)
+
+
+async def ranked_ideas(session: AsyncSession, campaign_id: int, word_terms: Sequence[Collection[str]],
+                       offset: int, limit: int) -> tuple[list[int], int]:
+    """Ids of the campaign's public ideas holding the most query words (each word: any of its terms), words in a
+    title first, then the most supported, then the oldest; and how many such ideas there are.
+
+    Counted and ordered by the database, so a common word does not ship thousands of rows to Python; every
+    part of the order is an integer, so SQLite and PostgreSQL agree."""
+    word_terms = [terms for terms in word_terms if terms]
+    if not word_terms:
+        return [], 0
+    every_term = sorted(set().union(*word_terms))
+    per_idea = (
+        select(SearchTerm.idea_id, _word_hits(word_terms).label("words"),
+               _word_hits(word_terms, in_title=True).label("title_words"))
+        .where(SearchTerm.term.in_(every_term))
+        .group_by(SearchTerm.idea_id)
+        .subquery()
     )
-    return list((await session.exec(statement)).all())
+    scored = (
+        select(per_idea, Idea.supporters_count, func.max(per_idea.c.words).over().label("most_words"))
+        .join(Idea, Idea.id == per_idea.c.idea_id)
+        .where(Idea.campaign_id == campaign_id, public_condition())
+        .subquery()
+    )
+    statement = (
+        select(scored.c.idea_id, func.count().over())
+        .where(scored.c.words == scored.c.most_words)
+        .order_by(scored.c.title_words.desc(), scored.c.supporters_count.desc(), scored.c.idea_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await session.exec(statement)).all()
+    return [idea_id for idea_id, _total in rows], (rows[0][1] if rows else 0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlmodel import select
 
-from bot.domain import search
+from bot.domain import proposals, search
 from storage.models import Campaign, Category, Idea
 from storage.word_forms import MAX_QUERY_WORDS, cyrillic_spelling, query_terms, term
 
@@ -69,3 +71,19 @@ def test_word_forms():
     many = " ".join(f"vards{n}" for n in range(20))
     assert len(query_terms(many)) == MAX_QUERY_WORDS
     assert query_terms("un по a") == []
+
+
+async def test_similar_ideas_are_compared_off_the_event_loop(example_sessions, monkeypatch):
+    threads = []
+    compare = proposals._most_similar
+
+    def spy(*args):
+        threads.append(threading.current_thread())
+        return compare(*args)
+
+    monkeypatch.setattr(proposals, "_most_similar", spy)
+    async with example_sessions() as session:
+        campaign = (await session.exec(select(Campaign))).first()
+        similar = await proposals.similar_ideas(session, campaign, "Pašvaldību budžeti atvērtie dati")
+    assert similar[0].title_lv == "Pašvaldību budžeti kā atvērtie dati"
+    assert threads and threads[0] is not threading.main_thread()

@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("term", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.PrimaryKeyConstraint("key", "term", name=op.f("pk_search_key")),
     )
+    op.create_index("ix_idea_search_rank", "idea", ["id", "campaign_id", "status", "hidden", "supporters_count"],
+                    unique=False)
     ideas = op.get_bind().execute(sa.text(f"SELECT id, {TEXT_COLUMNS} FROM idea")).all()
     postings = [row for idea_id, *texts in ideas for row in term_rows(idea_id, texts)]
     if postings:
@@ -47,6 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idea_search_rank", table_name="idea")
     op.drop_table("search_key")
     op.drop_index("ix_search_term_term", table_name="search_term")
     op.drop_table("search_term")
