@@ -10,11 +10,18 @@ Russian, inflected, with one-letter typos, Latin-typed Russian) with the number 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
-from benchlib import DEFAULT_DB, LATENCY_HEADERS, backend_label, latency_row, load_note, markdown_table
+from benchlib import (
+    CAMPAIGN_SLUG,
+    LATENCY_HEADERS,
+    backend_label,
+    latency_arguments,
+    latency_row,
+    load_note,
+    markdown_table,
+)
 
 from bot.domain import search
 from storage.campaigns import campaign_by_slug
@@ -63,15 +70,11 @@ async def run(url: str, slug: str, iterations: int, warmup: int) -> list[tuple[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
-    parser.add_argument("--campaign", default="bench-campaign")
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
+    parser = latency_arguments(__doc__, iterations=200, warmup=20)
     args = parser.parse_args()
 
     started_load = load_note()
-    results = asyncio.run(run(args.db, args.campaign, args.iterations, args.warmup))
+    results = asyncio.run(run(args.db, CAMPAIGN_SLUG, args.iterations, args.warmup))
     latency = []
     for kind, _query, seconds, _total, _title in results:
         row = latency_row(kind, seconds)
