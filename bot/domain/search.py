@@ -1,8 +1,9 @@
 """Search: the public ideas that hold every word of a query, in any of its forms or one typo away.
 
 Query words shorter than three letters are ignored and at most eight are used (storage.word_forms). Each word
-matches the index terms equal to its own term; only a word the index does not know exactly is taken as a typo
-and matches the terms one letter away (an insertion, a deletion, a substitution or two swapped letters). Ideas
+matches the index terms equal to its own term (or its Cyrillic spelling's); only a word the index does not know
+is taken as a typo and matches the terms one letter away (an insertion, a deletion, a substitution or two
+swapped letters). Ideas
 holding every word are found; if none does, those holding the most words. Order: words found in a title, then
 support, then age (storage.search.ranked_ideas).
 """
@@ -37,23 +38,27 @@ def _lookup_keys(term: str) -> set[str]:
     return {term, *search_store.one_letter_deletions(term)}
 
 
-def nearest_terms(term: str, found: Iterable[tuple[str, str]]) -> set[str]:
-    """The indexed terms `term` stands for, given the (key, term) rows found under its lookup keys."""
-    candidates = {indexed for key, indexed in found if key in _lookup_keys(term)}
-    if term in candidates:
-        return {term}
-    if len(term) < search_store.TYPO_MIN_LENGTH:
-        return set()
-    return {indexed for indexed in candidates if OSA.distance(term, indexed) <= 1}
+def matching_terms(alternatives: set[str], found: Iterable[tuple[str, str]]) -> set[str]:
+    """The indexed terms a query word stands for, given the (key, term) rows found under its lookup keys: its
+    own terms if the index knows any of them, else the terms one typo away. (So "budzeti", which is a known
+    Latvian word, is not also taken for a typo of its Russian transliteration "будзети" -> "будет".)"""
+    found = list(found)
+    known = {indexed for _key, indexed in found}
+    if alternatives & known:
+        return alternatives & known
+    near = set()
+    for term in alternatives:
+        if len(term) >= search_store.TYPO_MIN_LENGTH:
+            keys = _lookup_keys(term)
+            near |= {indexed for key, indexed in found if key in keys and OSA.distance(term, indexed) <= 1}
+    return near
 
 
 async def word_terms(session: AsyncSession, wanted: list[set[str]]) -> list[set[str]]:
     """For each query word (its alternative terms), the indexed terms it matches."""
-    query_terms_all = set().union(*wanted)
-    keys = set().union(*(_lookup_keys(term) for term in query_terms_all))
+    keys = set().union(*(_lookup_keys(term) for alternatives in wanted for term in alternatives))
     found = await search_store.terms_by_keys(session, keys)
-    near = {term: nearest_terms(term, found) for term in query_terms_all}
-    return [set().union(*(near[term] for term in alternatives)) for alternatives in wanted]
+    return [matching_terms(alternatives, found) for alternatives in wanted]
 
 
 async def search(session: AsyncSession, campaign: Campaign, query: str, page: int = 0) -> SearchResult:
