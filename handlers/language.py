@@ -7,31 +7,31 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas, residents
+from bot.domain import browse, residents
 from bot.ui import callbacks as cb
-from bot.ui import screens
+from bot.ui import language_screens, screens, start_screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
 async def language_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                            i18n: I18n, clock: Callable[[], datetime]) -> None:
-    """/lang shows the choice; /lang ru (or lv, en, or a language's name) switches at once."""
+    """/lang shows the choice; /lang ru (lv, en) switches at once."""
     code = residents.language_code(command.args)
     if code is None or not await residents.choose_language(session, user, code):
-        await show(message, screens.language_screen())
+        await show(message, language_screens.language_screen())
         return
     now = clock()
-    campaign = await ideas.current_campaign(session, now)
+    campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(code):
-        menu = screens.main_menu(campaign, user.language, now)
-        await show(message, screens.Screen(f"{screens.language_changed(code)}\n\n{menu.text}", menu.markup))
+        menu = start_screens.main_menu(campaign, user.language, now)
+        await show(message, screens.Screen(f"{language_screens.language_changed(code)}\n\n{menu.text}", menu.markup))
 
 
 async def language_button(query: CallbackQuery) -> None:
-    await show(query, screens.language_screen())
+    await show(query, language_screens.language_screen())
 
 
 async def choose_language(query: CallbackQuery, callback_data: cb.Language, session: AsyncSession,
@@ -41,10 +41,10 @@ async def choose_language(query: CallbackQuery, callback_data: cb.Language, sess
         return
     # The rest of this update speaks the new language.
     now = clock()
-    campaign = await ideas.current_campaign(session, now)
+    campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(callback_data.code):
-        await show(query, screens.main_menu(campaign, user.language, now),
-                   alert=screens.language_changed(callback_data.code))
+        await show(query, start_screens.main_menu(campaign, user.language, now),
+                   alert=language_screens.language_changed(callback_data.code))
 
 
 def create_router() -> Router:

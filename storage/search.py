@@ -10,13 +10,13 @@ import operator
 from collections.abc import Collection, Iterable, Sequence
 from functools import reduce
 
-from sqlalchemy import and_, case, delete, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, delete, func, insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
 from storage.models import LANGUAGES, Idea, SearchKey, SearchTerm
+from storage.sql import insert_ignoring_conflicts
 from storage.word_forms import terms
 
 INSERT_CHUNK = 2_000  # rows per multi-row INSERT: under both databases' limit of bound parameters
@@ -52,14 +52,12 @@ async def reindex(session: AsyncSession, idea_ids: Collection[int]) -> None:
     await session.exec(delete(SearchTerm).where(SearchTerm.idea_id.in_(idea_ids)))
     if not postings:
         return
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     term_values = [{"idea_id": i, "term": t, "in_title": title} for i, t, title in postings]
     key_values = [{"key": key, "term": term} for key, term in sorted(key_rows(term for _i, term, _t in postings))]
     for start in range(0, len(term_values), INSERT_CHUNK):
-        await session.exec(dialect.insert(SearchTerm).values(term_values[start:start + INSERT_CHUNK]))
+        await session.exec(insert(SearchTerm).values(term_values[start:start + INSERT_CHUNK]))
     for start in range(0, len(key_values), INSERT_CHUNK):
-        statement = dialect.insert(SearchKey).values(key_values[start:start + INSERT_CHUNK])
-        await session.exec(statement.on_conflict_do_nothing())
+        await session.exec(insert_ignoring_conflicts(session, SearchKey).values(key_values[start:start + INSERT_CHUNK]))
 
 
 async def terms_by_keys(session: AsyncSession, keys: Collection[str]) -> list[tuple[str, str]]:

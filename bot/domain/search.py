@@ -3,9 +3,8 @@
 Query words shorter than three letters are ignored and at most eight are used (storage.word_forms). Each word
 matches the index terms equal to its own term (or its Cyrillic spelling's); only a word the index does not know
 is taken as a typo and matches the terms one letter away (an insertion, a deletion, a substitution or two
-swapped letters). Ideas
-holding every word are found; if none does, those holding the most words. Order: words found in a title, then
-support, then age (storage.search.ranked_ideas).
+swapped letters). Ideas holding every word are found; if none does, those holding the most words. Order: words
+found in a title, then support, then age (storage.search.ranked_ideas). No Telegram here.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.ideas import PAGE_SIZE, page_count
+from bot.domain.browse import PAGE_SIZE, page_count
 from bot.domain.rules import MAX_SEARCH_LENGTH
 from storage import ideas as idea_store
 from storage import search as search_store

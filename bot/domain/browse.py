@@ -1,12 +1,12 @@
-"""What residents do with ideas: browse, open, search, support and withdraw. No Telegram here."""
+"""Reading ideas: the current campaign, its categories, a paged list (three orders) and an idea's card. No
+Telegram here."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.rules import (
@@ -17,13 +17,16 @@ from bot.domain.rules import (
 )
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
-from storage import votes as vote_store
 from storage.ideas import SORT_NEW, SORT_TOP
 from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
 from storage.moderation import status_history
 
 SORT_RANDOM = "rnd"
+
+
 SORTS = (SORT_TOP, SORT_NEW, SORT_RANDOM)
+
+
 PAGE_SIZE = 6
 
 
@@ -47,13 +50,6 @@ class IdeaCard:
     withdrawal_refusal: VoteRefusal | None
     history: list[StatusChange] = field(default_factory=list)  # oldest first
     merged_from: int | None = None  # the card was opened through a duplicate that was merged into this idea
-
-
-@dataclass(frozen=True)
-class VoteResult:
-    card: IdeaCard | None  # None when the idea does not exist (any more)
-    changed: bool
-    refusal: VoteRefusal | None
 
 
 def voting_window(campaign: Campaign) -> VotingWindow:
@@ -110,40 +106,6 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         history=history,
         merged_from=merged_from,
     )
-
-
-async def support(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
-                  ) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=True, banned=banned)
-
-
-async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
-                   ) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=False, banned=banned)
-
-
-async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool,
-                       banned: bool) -> VoteResult:
-    # The button may be old or forged: the idea and the campaign are checked again on every press.
-    card = await open_idea(session, idea_id, user_id, now)
-    if card is None:
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    refusal = VoteRefusal.BANNED if banned else (card.support_refusal if add else card.withdrawal_refusal)
-    if refusal is not None:
-        return VoteResult(card, False, refusal)
-    idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
-    if add:
-        outcome = await vote_store.add_vote(session, idea_id, user_id, now)
-    else:
-        outcome = await vote_store.remove_vote(session, idea_id, user_id)
-    await session.commit()
-    if outcome is None:  # merged or hidden between the card's read and the vote
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    changed, count = outcome
-    # The new count as loaded state, not as a change: a later flush must never write an absolute count.
-    set_committed_value(card.idea, "supporters_count", count)
-    updated = replace(card, supported=add)
-    return VoteResult(updated, changed, None)
 
 
 async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:
