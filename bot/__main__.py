@@ -1,5 +1,5 @@
 """Command line: `python -m bot` runs the bot (long polling); `python -m bot clock` runs only the scheduler;
-`import`, `stats`, `chat` and `migrate` help operators, moderators and translators."""
+`import`, `stats`, `integrity`, `chat` and `migrate` help operators, moderators and translators."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="the language of a new resident (a returning one keeps theirs)")
     chat.add_argument("--user-id", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    report = commands.add_parser("integrity", help="the integrity report of a campaign (unusual voting patterns)")
+    report.add_argument("--campaign", metavar="SLUG", help="the campaign (default: the current one)")
+    report.add_argument("--json", action="store_true", help="one JSON object on one line")
     clock = commands.add_parser("clock", help="run only the scheduler (reminders, digests), without polling")
     clock.add_argument("--lease-seconds", type=float, default=60.0,
                        help="how long the scheduler lease lasts without renewal (default 60)")
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli_chat import run_chat
 
             asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
+        elif command == "integrity":
+            from bot.cli import print_integrity
+
+            asyncio.run(print_integrity(settings, slug=args.campaign, as_json=args.json))
         elif command == "migrate":
             from bot.cli import migrate_only
 

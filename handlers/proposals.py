@@ -41,7 +41,8 @@ async def start_proposal(event: Event, state: FSMContext, session: AsyncSession,
         await show(event, screens.refusal(gate.refusal, gate.campaign, settings.max_pending_proposals))
         return
     step = await state.get_state()
-    draft = await state.update_data(language=user.language)
+    key = (await state.get_data()).get(proposals.DRAFT_KEY) or proposals.new_draft_key()
+    draft = await state.update_data(language=user.language, **{proposals.DRAFT_KEY: key})
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
     restored = bool(draft.get("title") or draft.get("category_id"))
     await _resume(event, state, session, user, clock, draft, context, step, restored)

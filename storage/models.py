@@ -156,6 +156,8 @@ class Idea(SQLModel, table=True):
     status_changed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     # Bumped by every moderator change: two moderators at once cannot overwrite each other unseen.
     version: int = 1
+    # A resident's proposal: the key of the draft it was sent from, so a draft is submitted once (double taps).
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class StatusChange(SQLModel, table=True):
@@ -294,6 +296,10 @@ class Broadcast(SQLModel, table=True):
     total: int = 0
     summary_sent: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    # An audience of everyone (or a whole language) by a moderator who is no admin waits for a second one.
+    awaiting_approval: bool = False
+    approved_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    approved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class SchedulerLease(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Search index: the terms of each idea (word forms) and the typo keys of every term; filled for existing ideas.
 
 Revision ID: 0008_i10_search
-Revises: 0004_i7_digest_ideas
+Revises: 0005_i9_safety
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage.search import key_rows, term_rows
 
 revision: str = "0008_i10_search"
-down_revision: str | None = "0004_i7_digest_ideas"
+down_revision: str | None = "0005_i9_safety"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
