@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="residents, campaigns, ideas, votes")
     stats.add_argument("--json", action="store_true", help="one JSON object on one line")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, without Telegram")
-    chat.add_argument("--lang", choices=("lv", "ru", "en"), default="lv")
+    chat.add_argument("--lang", choices=("lv", "ru", "en"), default=None,
+                      help="the language of a new resident (a returning one keeps theirs)")
     chat.add_argument("--user-id", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database schema")
     report = commands.add_parser("integrity", help="the integrity report of a campaign (unusual voting patterns)")
@@ -47,13 +48,20 @@ def _load_settings() -> Settings:
         raise SystemExit(f"error: bad setting: {problems}") from None
 
 
+def _log_level(settings: Settings, command: str) -> str:
+    """In the terminal chat, log lines would mix into the conversation: warnings only, unless LOG_LEVEL is set."""
+    if command == "chat" and "log_level" not in settings.model_fields_set:
+        return "WARNING"
+    return settings.log_level
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = _load_settings()
     from bot.logging_setup import setup_logging
 
-    setup_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     command = args.command or "run"
+    setup_logging(_log_level(settings, command), [settings.bot_token.get_secret_value()])
     try:
         if command == "run":
             if settings.token_problem:

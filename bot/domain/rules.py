@@ -83,5 +83,4 @@ def language_for(telegram_language_code: str | None, default: str = "lv") -> str
     return default
 
 
-MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100

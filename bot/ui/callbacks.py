@@ -47,6 +47,7 @@ class Proposal(CallbackData, prefix="p"):
 
 (PROPOSAL_CATEGORY, PROPOSAL_BACK, PROPOSAL_SEND, PROPOSAL_ANYWAY, PROPOSAL_EDIT_TITLE, PROPOSAL_EDIT_BODY,
  PROPOSAL_EDIT_CATEGORY, PROPOSAL_CANCEL) = ("cat", "back", "send", "any", "et", "eb", "ec", "x")
+PROPOSAL_KEEP = "keep"  # keep the current value the step shows
 
 MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 
