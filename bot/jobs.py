@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain import broadcasts as bc
-from bot.domain import campaign_events, digests, groups
+from bot.domain import campaign_events, digests, groups, privacy
 from bot.domain.outgoing import Outgoing
 from bot.i18n import rendering
 from bot.job_context import JobContext
@@ -124,3 +124,12 @@ async def meeting_reminders(ctx: JobContext | None = None) -> int:
         written = await groups.write_meeting_reminders(session, ctx.clock(), settings.tz,
                                                        GroupTexts(ctx.i18n, settings.tz), settings.default_language)
     return _logged("meeting_reminders", written)
+
+
+async def retention(ctx: JobContext | None = None) -> int:
+    """Daily: delete finished outbox rows, job runs and idle conversations older than RETENTION_DAYS."""
+    ctx = ctx or get_context()
+    async with ctx.sessions() as session:
+        counts = await privacy.prune(session, ctx.clock(), ctx.settings.retention_days)
+    log.info("job retention: deleted %s", counts or "nothing (ran today already)")
+    return sum((counts or {}).values())

@@ -72,8 +72,9 @@ JOB_PERSONAL_NEWS = "personal_news"
 JOB_NEW_IDEA_CARDS = "new_idea_cards"
 JOB_BROADCAST_SUMMARIES = "broadcast_summaries"
 JOB_MEETING_REMINDERS = "meeting_reminders"
+JOB_RETENTION = "retention"
 JOB_IDS = (JOB_CAMPAIGN_TICK, JOB_WEEKLY_DIGEST, JOB_PERSONAL_NEWS, JOB_NEW_IDEA_CARDS, JOB_BROADCAST_SUMMARIES,
-           JOB_MEETING_REMINDERS)
+           JOB_MEETING_REMINDERS, JOB_RETENTION)
 MEETING_REMINDER_HOUR = 10  # the day before a meeting, at a decent hour
 
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -119,6 +120,7 @@ def job_specs(settings: Settings, timing: Timing = Timing()) -> list[JobSpec]:
                 IntervalTrigger(seconds=timing.broadcast_summaries_seconds, timezone=tz)),
         JobSpec(JOB_MEETING_REMINDERS, "bot.jobs:meeting_reminders",
                 CronTrigger(hour=MEETING_REMINDER_HOUR, minute=0, timezone=tz)),
+        JobSpec(JOB_RETENTION, "bot.jobs:retention", CronTrigger(hour=4, minute=30, timezone=tz)),
     ]
 
 

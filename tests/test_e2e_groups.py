@@ -140,7 +140,7 @@ async def test_a_resident_and_an_ngo_join_a_moderator_approves_exports_and_they_
 
     exported = await admin.send(f"/group {group.id} csv")
     document = exported.sent[0]
-    rows = list(csv.DictReader(io.StringIO(document.upload.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(document.upload.data.decode("utf-8-sig"))))
     assert [(row["as"], row["telegram_username"], row["phone"], row["organisation"]) for row in rows] == [
         ("person", "@anna_riga", "", ""), ("ngo", "", "+37120000000", "Biedrība „Rīgas apkaimju alianse”")]
 

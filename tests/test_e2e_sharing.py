@@ -65,10 +65,10 @@ async def test_a_moderator_gets_qr_codes_that_decode_to_the_deep_links(share_app
     budgets = await idea_by_key(share_app, "open-municipal-budgets")
     reply = await admin.send(f"/qr {budgets.id}")
     photo = reply.sent[0]
-    assert decoded(photo.upload.content) == f"https://t.me/manabalss_test_bot?start=idea_{budgets.id}"
+    assert decoded(photo.upload.data) == f"https://t.me/manabalss_test_bot?start=idea_{budgets.id}"
     assert budgets.title_lv in photo.caption
     campaign = await admin.send("/qr campaign")
-    assert decoded(campaign.sent[0].upload.content) == "https://t.me/manabalss_test_bot"
+    assert decoded(campaign.sent[0].upload.data) == "https://t.me/manabalss_test_bot"
     missing = await admin.send("/qr 999999")
     assert missing.text == t("lv", "😕 Not found: check the number. Only public ideas have a QR code.")
 

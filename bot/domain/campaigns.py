@@ -12,6 +12,7 @@ from bot.domain.campaign_file import CampaignSpec
 from bot.domain.localized import localized_fields
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
+from storage import search as search_store
 from storage import users as user_store
 from storage import votes as vote_store
 from storage.campaigns import apply_fields
@@ -78,6 +79,7 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
             report.unchanged["categories"] += 1
         categories[category_spec.key] = category
 
+    changed_ideas = []
     for idea_spec in spec.ideas:
         fields = {
             **localized_fields("title", idea_spec.title),
@@ -89,18 +91,21 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
             idea = Idea(campaign_id=campaign.id, key=idea_spec.key, status=IdeaStatus.PUBLISHED, **fields)
             idea_store.refresh_search_text(idea)
             session.add(idea)
+            changed_ideas.append(idea)
             report.created["ideas"] += 1
         elif apply_fields(idea, fields):
             idea_store.refresh_search_text(idea)
+            changed_ideas.append(idea)
             report.updated["ideas"] += 1
         else:
             report.unchanged["ideas"] += 1
+    await session.flush()
+    await search_store.reindex(session, [idea.id for idea in changed_ideas])
     if spec.plan or spec.groups:
         # Imported here: the plan's moderator actions build on bot.domain.moderation, which imports this module.
         from bot.domain.groups import import_groups
         from bot.domain.plan import import_plan
 
-        await session.flush()  # new ideas get their ids before the plan links them
         report.plan["commitments"] = await import_plan(session, campaign, spec)
         report.plan["groups"] = await import_groups(session, campaign, spec)
     await session.commit()

@@ -11,12 +11,11 @@ import segno
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain import browse
+from bot.domain import browse, search
 from bot.domain.lifecycle import has_rights, valid_id
-from bot.domain.rules import MAX_SEARCH_LENGTH, MIN_SEARCH_LENGTH, idea_link
+from bot.domain.rules import idea_link
 from storage import ideas as idea_store
 from storage.models import Campaign, Idea
-from storage.text import search_words
 
 INLINE_RESULTS = 20  # Telegram allows 50; twenty cards are plenty in a chat's popup
 
@@ -45,9 +44,9 @@ async def inline_ideas(session: AsyncSession, query: str, offset: int, now: date
     if campaign is None:
         return InlineIdeas([], None)
     offset = max(offset, 0)
-    words = search_words(" ".join(query.split())[:MAX_SEARCH_LENGTH])
-    if sum(len(word) for word in words) >= MIN_SEARCH_LENGTH:
-        ideas, total = await idea_store.search_ideas(session, campaign.id, words, offset, INLINE_RESULTS)
+    found = await search.find(session, campaign, query, offset, INLINE_RESULTS)
+    if found is not None:
+        ideas, total = found
         more = offset + len(ideas) < total
     else:
         ideas = await idea_store.most_supported_page(session, campaign.id, offset, INLINE_RESULTS)
