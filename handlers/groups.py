@@ -290,12 +290,15 @@ async def _send_csv(message: Message, session: AsyncSession, user: User, setting
 
 async def decision_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
                            settings: Settings, clock: Clock, i18n: I18n) -> None:
-    number, _space, note = (command.args or "").strip().partition(" ")
-    member_id = parse_number(number)
-    if member_id is None:
+    """/signup M approve|decline [note]."""
+    words = (command.args or "").split(maxsplit=2)
+    member_id = parse_number(words[0]) if words else None
+    verb = words[1].lower() if len(words) > 1 else ""
+    if member_id is None or verb not in ("approve", "decline"):
         await show(message, Screen(gs.groups_usage()))
         return
-    result = await groups.decide(session, settings, user.id, member_id, command.command.lower() == "approve",
+    note = words[2] if len(words) > 2 else None
+    result = await groups.decide(session, settings, user.id, member_id, verb == "approve",
                                  groups.clean_line(note, groups.NOTE_MAX), clock(), gs.GroupTexts(i18n, settings.tz))
     await _group_answer(message, result, session, user, settings, clock())
 
@@ -320,7 +323,7 @@ def create_router() -> Router:
     moderators.callback_query.filter(moderator_here)
     moderators.message.register(groups_command, Command("groups"))
     moderators.message.register(group_command, Command("group"))
-    moderators.message.register(decision_command, Command("approve", "decline"))
+    moderators.message.register(decision_command, Command("signup"))
     moderators.callback_query.register(
         decision_button, cb.Group.filter(F.act.in_({cb.GROUP_APPROVE, cb.GROUP_DECLINE})))
 

@@ -116,9 +116,9 @@ async def test_a_resident_and_an_ngo_join_a_moderator_approves_exports_and_they_
     assert "@anna_riga" in review.text and "+37120000000" in review.text and WHY in review.text
     approved = await admin.press(t("lv", "✅ Approve #{id}", id=first.id))
     assert approved.alerts and approved.alerts[0].text == t("lv", "✅ Saved.")
-    again = await admin.send(f"/approve {first.id}")
+    again = await admin.send(f"/signup {first.id} approve")
     assert t("lv", "ℹ️ Nothing changed: it is already so.") in again.text
-    await admin.send(f"/approve {second.id} Gaidām jūs 8. decembrī")
+    await admin.send(f"/signup {second.id} approve Gaidām jūs 8. decembrī")
 
     async with group_app.sessions() as session:
         notices = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "group")
@@ -196,8 +196,8 @@ async def test_a_full_group_refuses_a_sign_up_and_a_moderator_cannot_overfill_it
     olga = await ngo_joins_with_phone(group_app)
     first, second = await sign_ups(group_app)
     admin = group_app.resident("lv", user_id=ADMIN)
-    await admin.send(f"/approve {first.id}")
-    full = await admin.send(f"/approve {second.id}")
+    await admin.send(f"/signup {first.id} approve")
+    full = await admin.send(f"/signup {second.id} approve")
     assert t("lv", "The group is full: decline someone or raise its capacity first.") in full.text
     late = group_app.resident("lv")
     await late.send("/start")
@@ -215,7 +215,7 @@ async def test_a_resident_can_change_nothing_of_the_groups(group_app):
     unknown = t("lv", "🤔 I do not know this command. /help lists what I can do.")
     for command in ("/groups", f"/group {group.id}", f"/group {group.id} csv", f"/group {group.id} status finished",
                     f"/group {group.id} meeting 2027-01-01T10:00 Rīga", "/group add 1 5 Mana grupa",
-                    f"/approve {member.id}", f"/decline {member.id} nē"):
+                    f"/signup {member.id} approve", f"/signup {member.id} decline nē"):
         reply = await mallory.send(command)
         assert reply.text == unknown, (command, reply.text)
         assert not [message for message in reply.sent if message.upload]

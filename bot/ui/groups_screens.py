@@ -228,7 +228,7 @@ def groups_usage() -> str:
         _("/group N status forming|meeting|finished (finishing deletes the contacts)"),
         _("/group N meeting YYYY-MM-DDTHH:MM place or https:// link"),
         _("/group add COMMITMENT CAPACITY Title"),
-        _("/approve M [note], /decline M [note] – a sign-up M; the resident reads the note"),
+        _("/signup M approve|decline [note] – decide on sign-up M; the resident reads the note"),
         _("/broadcast group N – a message to the approved members of group N"),
     ])
 
