@@ -273,7 +273,7 @@ async def test_translate_adds_russian_and_a_russian_resident_reads_it(mod_app):
     assert card.text.startswith("💡 Открытые данные о закупках самоуправлений")
     assert "машиночитаемом" in card.text and "Atvērti dati" not in card.text
     found = await reader.send("машиночитаемом")
-    assert any(label.startswith("Открытые данные о закупках") for label in found.buttons)
+    assert any(label.startswith("👍 ") and "Открытые данные о закупках" in label for label in found.buttons)
 
     # "Edit text" keeps a title with "."; the audit log has both changes.
     await admin.send(f"/idea {idea_id}")
@@ -359,11 +359,11 @@ async def test_new_proposals_are_posted_to_each_admin_when_there_is_no_moderator
 async def test_a_resident_turns_status_notifications_off_and_on(mod_app):
     anna = await resident(mod_app)
     off = await anna.press_data(cb.NotifyToggle(on=0, src="n").pack(), anna.last.message_id)
-    assert off.alerts[0].text == t("lv", "🔕 Done: no more status notifications. /notifications turns them back on.")
+    assert off.alerts[0].text == t("lv", "🔕 Done: no more news about your ideas. /notifications turns it back on.")
     async with mod_app.sessions() as session:
         assert not (await session.get(User, anna.user_id)).notify_status
     screen = await anna.send("/notifications")
-    assert screen.text == t("lv", "🔕 Status notifications are off.")
+    assert screen.text == t("lv", "🔕 News about my ideas is off.")
     on = await anna.press(t("lv", "🔔 Turn on"))
     assert t("lv", "🔕 Turn off") in on.buttons
     async with mod_app.sessions() as session:

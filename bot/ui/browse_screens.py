@@ -20,6 +20,7 @@ from bot.ui.plan_screens import commitment_button, commitment_link_line
 from bot.ui.screens import (
     Screen,
     campaign_dates_line,
+    idea_button,
     ideas_count_text,
     menu_button,
     pager_row,
@@ -57,7 +58,7 @@ SORT_LABELS = {SORT_TOP: "🔥", SORT_NEW: "🆕", SORT_RANDOM: "🎲"}
 
 
 def _sort_names() -> dict[str, str]:
-    return {SORT_TOP: _("Most supported"), SORT_NEW: _("Newest"), SORT_RANDOM: _("Random order")}
+    return {SORT_TOP: _("Most supported"), SORT_NEW: _("Newest"), SORT_RANDOM: _("Random")}
 
 
 def ideas_list_screen(page: IdeaList, language: str) -> Screen:
@@ -73,9 +74,8 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
         lines += ["", _("There are no ideas in this category yet.")]
     builder = InlineKeyboardBuilder()
     for idea in page.ideas:
-        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
         data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
-        builder.row(InlineKeyboardButton(text=label, callback_data=data.pack()))
+        builder.row(idea_button(idea, language, data.pack()))
     pager = pager_row(page.page, page.pages, _("◀️ Previous"), _("Next ▶️"),
                       lambda number: cb.IdeaList(cat=page.category.id, sort=page.sort, page=number).pack())
     if pager:

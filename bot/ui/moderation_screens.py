@@ -540,7 +540,7 @@ def _open_idea_button(idea_id: int) -> InlineKeyboardButton:
 
 
 def _stop_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🔕 Stop these notifications"),
+    return InlineKeyboardButton(text=_("🔕 Turn off news about my ideas"),
                                 callback_data=NotifyToggle(on=0, src="n").pack())
 
 
