@@ -212,7 +212,7 @@ async def test_a_resident_can_change_nothing_of_the_groups(group_app):
     (member,) = await sign_ups(group_app)
     mallory = group_app.resident("lv")
     await mallory.send("/start")
-    unknown = t("lv", "🤔 I do not know this command. /help lists what I can do.")
+    unknown = t("lv", "🤔 There is no such command. /help lists them all.")
     for command in ("/groups", f"/group {group.id}", f"/group {group.id} csv", f"/group {group.id} status finished",
                     f"/group {group.id} meeting 2027-01-01T10:00 Rīga", "/group add 1 5 Mana grupa",
                     f"/signup {member.id} approve", f"/signup {member.id} decline nē"):

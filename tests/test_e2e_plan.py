@@ -227,7 +227,7 @@ async def test_a_resident_can_change_nothing_of_the_plan(plan_app):
     budgets = await commitment(plan_app, "open-municipal-budget-data")
     first = (await milestones(plan_app, budgets.id))[0]
     before = await plan_snapshot(plan_app)
-    unknown = t("lv", "🤔 I do not know this command. /help lists what I can do.")
+    unknown = t("lv", "🤔 There is no such command. /help lists them all.")
     for command in ("/commitment", f"/commitment {budgets.id}", f"/commitment status {budgets.id} dropped",
                     "/commitment add Mana saistība | Es", f"/commitment edit {budgets.id} Cits nosaukums",
                     f"/milestone {first.id} undo", f"/milestone add {budgets.id} 2027-01-01 Jauns",

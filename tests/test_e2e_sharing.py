@@ -74,5 +74,5 @@ async def test_a_moderator_gets_qr_codes_that_decode_to_the_deep_links(share_app
 
     resident = share_app.resident("lv")
     refused = await resident.send(f"/qr {budgets.id}")
-    assert refused.text == t("lv", "🤔 I do not know this command. /help lists what I can do.")
+    assert refused.text == t("lv", "🤔 There is no such command. /help lists them all.")
     assert not [message for message in refused.sent if message.upload]
