@@ -18,7 +18,7 @@ async def import_file(settings: Settings, path: Path) -> None:
         raise SystemExit(f"error: {path} was not imported, nothing changed:\n{error}") from None
     except OSError as error:
         raise SystemExit(f"error: cannot read {path}: {error.strerror}") from None
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     try:
         async with sessions() as session:
             report = await import_campaign(session, spec)
@@ -28,7 +28,7 @@ async def import_file(settings: Settings, path: Path) -> None:
 
 
 async def print_stats(settings: Settings, *, as_json: bool) -> None:
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     try:
         async with sessions() as session:
             stats = (await collect_stats(session)).as_dict()
@@ -47,6 +47,6 @@ async def print_stats(settings: Settings, *, as_json: bool) -> None:
 
 
 async def migrate_only(settings: Settings) -> None:
-    engine, _ = await open_database(settings.database_url)
+    engine, _ = await open_database(settings.database_url, settings.pool)
     await engine.dispose()
     print("database is up to date")

@@ -97,7 +97,7 @@ class TerminalSession(BaseSession):
 
 
 async def prepare_database(settings: Settings, user_id: int, language: str):
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     async with sessions() as session:
         if not await has_any_campaign(session):
             spec = load_campaign_file(example_campaign_path())

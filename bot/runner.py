@@ -62,7 +62,7 @@ async def stop_jobs(service: SchedulerService | None) -> None:
 
 
 async def run_polling(settings: Settings) -> None:
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings, sessions))
@@ -106,7 +106,7 @@ async def _bot_username(settings: Settings) -> str:
 async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
     """Only the scheduler: no polling, no sender (the worker delivers what the jobs write). Runs until SIGTERM
     or SIGINT; releases the lease on the way out so another process takes over at once."""
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     i18n = create_i18n(settings.default_language)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -306,6 +306,7 @@ async def digest_preview_command(message: Message, session: AsyncSession, user: 
         await _not_for_you(message)
         return
     me = await message.bot.me()
+    await session.commit()  # hand the update's connection back: the rendering below opens its own session
     ctx = job_context(session, settings, i18n, clock, me.username, sessions)
     language = user.language
     text, markup = await digest_jobs.render_weekly_digest(ctx, language)  # the weekly job's own rendering
