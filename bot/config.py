@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     media_dir: str = "media"
     # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).
     run_scheduler: bool = True
+    # Direct replies (bot/request_pacing.py): new messages a second for the process and for one chat.
+    reply_rate_per_second: float = Field(25.0, gt=0)
+    chat_replies_per_second: float = Field(1.0, gt=0)
     # Database connections: kept open, opened beyond that under load, and seconds a task waits for a free one.
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(20, ge=0)

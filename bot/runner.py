@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
+from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
@@ -61,6 +63,13 @@ async def stop_jobs(service: SchedulerService | None) -> None:
         jobs.set_context(None)
 
 
+async def poll(dp: Dispatcher, bot: Bot, settings: Settings, **options: Any) -> None:
+    """Long polling with a bounded number of updates in progress: a burst waits at Telegram instead of starting
+    thousands of tasks that fight for the database's connections."""
+    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(),
+                           tasks_concurrency_limit=settings.max_concurrent_updates, **options)
+
+
 async def run_polling(settings: Settings) -> None:
     engine, sessions = await open_database(settings.database_url, settings.pool)
     i18n = create_i18n(settings.default_language)
@@ -80,7 +89,7 @@ async def run_polling(settings: Settings) -> None:
     sender_task, sender_stop = start_sender(bot, sessions, settings)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        await poll(dp, bot, settings)
     finally:
         await stop_jobs(scheduler)
         await stop_sender(sender_task, sender_stop)

@@ -1,0 +1,109 @@
+"""Every Bot API request of the process goes through `PacedRetryingRequests` (a request middleware on the Bot's
+session): direct replies are paced and retried like the outbox's messages.
+
+- Pace: new messages (sendMessage, sendPhoto, …) at most `rate_per_second` for the whole process and
+  `chat_per_second` to one chat (with a burst of `chat_burst`: a reply of two or three messages goes at once).
+- 429: Telegram's flood control is per bot, so a `retry_after` pauses every request of the process, then the
+  refused one is sent again.
+- 5xx and network errors (incl. timeouts) of methods that are safe to repeat are retried with backoff.
+- Each of these is logged as one WARNING line (no traceback); the error is raised only when the retries are
+  spent, to the dispatcher's error handler (an apology to the resident)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import Response, TelegramMethod
+
+log = logging.getLogger(__name__)
+
+# New messages: what Telegram's "about 30 messages a second, 1 a second to one chat" counts.
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage"})
+# Safe to send again when the first try may or may not have arrived: answers and edits change nothing twice,
+# and a new message sent twice is better than a resident left without an answer.
+REPEATABLE = SENDS | frozenset({
+    "answerCallbackQuery", "editMessageText", "editMessageReplyMarkup", "editMessageCaption", "deleteMessage",
+    "sendChatAction", "getMe", "setMyCommands", "deleteWebhook", "getUpdates",
+})
+TRANSIENT = (TelegramServerError, TelegramNetworkError)
+
+
+class Pace:
+    """At most `per_second` on average with bursts of `burst` (a generic cell rate algorithm): `delay()` reserves
+    the next slot and says how long to wait for it."""
+
+    def __init__(self, per_second: float, burst: int = 1) -> None:
+        self.interval = 1.0 / per_second
+        self.tolerance = (burst - 1) * self.interval
+        self.next_at = 0.0  # the theoretical time of the next slot (monotonic)
+
+    def delay(self, now: float) -> float:
+        slot = max(self.next_at, now)
+        self.next_at = slot + self.interval
+        return max(0.0, slot - self.tolerance - now)
+
+    def idle(self, now: float) -> bool:
+        return self.next_at <= now
+
+
+class PacedRetryingRequests(BaseRequestMiddleware):
+    def __init__(self, *, rate_per_second: float = 25.0, chat_per_second: float = 1.0, chat_burst: int = 3,
+                 retries: int = 3, backoff: float = 0.25, longest_wait: float = 60.0) -> None:
+        self.overall = Pace(rate_per_second, burst=max(1, int(rate_per_second / 10)))
+        self.chat_per_second = chat_per_second
+        self.chat_burst = chat_burst
+        self.chats: dict[Any, Pace] = {}
+        self.retries = retries
+        self.backoff = backoff
+        self.longest_wait = longest_wait  # a longer retry_after fails the request instead of holding the update
+        self.paused_until = 0.0  # monotonic, after a 429
+        self._swept_at = time.monotonic()
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Any,
+                       method: TelegramMethod[Any]) -> Response[Any]:
+        name = method.__api_method__
+        for attempt in range(self.retries + 1):
+            await self._wait_for_turn(name, getattr(method, "chat_id", None))
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                self.paused_until = max(self.paused_until, time.monotonic() + error.retry_after)
+                if name not in REPEATABLE or attempt == self.retries or error.retry_after > self.longest_wait:
+                    raise
+                log.warning("Telegram flood control on %s: every request waits %s s", name, error.retry_after)
+            except TRANSIENT as error:
+                if name not in REPEATABLE or attempt == self.retries:
+                    raise
+                wait = self.backoff * 2**attempt
+                log.warning("Telegram %s failed (%s: %s); retrying in %.1f s", name, type(error).__name__,
+                            error.message, wait)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _wait_for_turn(self, name: str, chat_id: Any) -> None:
+        pause = self.paused_until - time.monotonic()
+        if pause > 0:  # a 429 that arrives meanwhile is met by its request's own retry
+            await asyncio.sleep(pause)
+        if name not in SENDS:
+            return
+        now = time.monotonic()
+        self._sweep(now)
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            chat = self.chats[chat_id] = Pace(self.chat_per_second, self.chat_burst)
+        # Both slots are reserved at once, so waiting for one does not lose the other.
+        wait = max(self.overall.delay(now), chat.delay(now))
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _sweep(self, now: float) -> None:
+        """Forget chats that are at their full burst again, so memory follows the active ones."""
+        if now - self._swept_at < 60:
+            return
+        self._swept_at = now
+        self.chats = {chat: pace for chat, pace in self.chats.items() if not pace.idle(now)}
