@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.writer import SerializedWriteSession, serialize_writes
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -71,13 +73,14 @@ def create_engine(url: str, pool: PoolSize | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        serialize_writes(engine)
     else:
         engine = create_async_engine(url, pool_pre_ping=True, **options)
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=SerializedWriteSession, expire_on_commit=False)
 
 
 def _alembic_config(connection: Connection) -> Config:
