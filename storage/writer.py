@@ -76,6 +76,9 @@ class SerializedWriteSession(AsyncSession):
         lock = self._write_lock()
         if lock is None:
             return
+        # The connection first, then the lock: a lock holder waiting for a pooled connection while the
+        # connections' holders wait for the lock would wait forever.
+        await self.connection()
         async with asyncio.timeout(LOCK_WAIT):
             await lock.acquire()
         self._holds_write_lock = True
