@@ -18,6 +18,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
+from bot import response_types  # noqa: F401  (keeps aiogram's response classes built)
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
