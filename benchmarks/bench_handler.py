@@ -338,7 +338,9 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
         vote_dp = create_dispatcher(settings, sessions, create_i18n(), clock=lambda: bench.now,
                                     fsm_storage=create_fsm_storage(settings, sessions))
         votes = VoteBench(vote_dp, create_bot(settings, CannedSession()), sessions)
-        echo_dp, echo_bot = echo_dispatcher(), create_bot(settings, CannedSession())
+        # A bare aiogram bot: without the production's request pacing (bot/request_pacing.py), which would hold its
+        # sendMessage calls to REPLY_RATE_PER_SECOND.
+        echo_dp, echo_bot = echo_dispatcher(), Bot(TOKEN, session=CannedSession())
 
         pairs = await pick_votes(sessions, bench, random.Random(seed),
                                  WARMUP + updates * len(levels) + 2 * profile_updates)
