@@ -22,9 +22,16 @@ from bot import response_types  # noqa: F401  (keeps aiogram's response classes 
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
-from bot.middlewares import DatabaseSessionMiddleware, RateLimitMiddleware, ResidentMiddleware
+from bot.middlewares import (
+    BotUsernameMiddleware,
+    DatabaseSessionMiddleware,
+    RateLimitMiddleware,
+    ResidentMiddleware,
+    TimezoneMiddleware,
+)
 from bot.request_pacing import TRANSIENT, PacedRetryingRequests
 from bot.ui import screens
+from bot.ui.moderation_screens import ScreensRenderer
 from handlers import get_routers
 from storage.db import SessionFactory
 
@@ -60,14 +67,18 @@ def create_dispatcher(
     dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions))
     dp["settings"] = settings
     dp["clock"] = clock
-    dp["sessions"] = sessions  # for handlers that build a job context (/digest preview)
+    dp["moderation_renderer"] = ScreensRenderer(i18n, settings.tz)  # texts the domain writes to the outbox
     # Order matters: a session first, then the resident (needs the session), then their language.
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
     ResidentLocaleMiddleware(i18n).setup(dp)
+    dp.update.outer_middleware(TimezoneMiddleware(settings.tz))
     rate_limit = RateLimitMiddleware(settings.rate_limit_per_minute, settings.admin_ids, screens.slow_down_text)
     dp.message.outer_middleware(rate_limit)
     dp.callback_query.outer_middleware(rate_limit)
+    bot_username = BotUsernameMiddleware()
+    dp.message.middleware(bot_username)
+    dp.callback_query.middleware(bot_username)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
     return dp

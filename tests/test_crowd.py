@@ -138,6 +138,7 @@ async def polling_app(request, fake_telegram, clock, tmp_path):
         await databases.aclose()
 
 
+@pytest.mark.timeout(600)  # 1,200 updates: minutes on a loaded 2-core machine (the test waits for events only)
 async def test_a_crowd_of_200_proposes_and_votes_at_once_through_polling(polling_app, caplog):
     fake = polling_app.fake
     voters = [polling_app.resident("lv") for _ in range(100)]

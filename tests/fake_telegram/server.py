@@ -278,6 +278,9 @@ class FakeTelegram:
         self._poll_generation = 0
         self._faults: list[_Fault] = []
         self._delays: list[list] = []  # [lower-case method, seconds, times left]
+        self._hold: list | None = None  # [lower-case method, calls still answered before holding]
+        self._released = asyncio.Event()
+        self.held = 0  # calls waiting for release()
         self._rate_limits: _RateLimits | None = None
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -301,6 +304,7 @@ class FakeTelegram:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self.release()
         self._notify()  # long polls return at once instead of holding up shutdown
         if self._runner is not None:
             await self._runner.cleanup()
@@ -380,6 +384,17 @@ class FakeTelegram:
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer only after ``seconds`` (to provoke timeouts)."""
         self._delays.append([method.lower(), seconds, times])
+
+    def hold(self, method: str, *, after: int = 0) -> None:
+        """Calls of ``method`` after the next ``after`` get no answer until ``release()``: the client is left with
+        requests in flight for as long as the test needs, however fast or slow the machine is."""
+        self._hold = [method.lower(), after]
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        """Answers the held calls (and stops holding)."""
+        self._hold = None
+        self._released.set()
 
     def enable_rate_limits(
         self,
@@ -598,6 +613,7 @@ class FakeTelegram:
             call.method = handler.api_name  # type: ignore[attr-defined]
             call.chat_id = self._chat_of(call.params)
             await self._apply_delay(method)
+            await self._apply_hold(method)
             self._apply_fault(method, call.chat_id)
             call.response = {"ok": True, "result": await handler(call.params, call)}
             call.ok = True
@@ -621,6 +637,19 @@ class FakeTelegram:
                 except TimeoutError:
                     pass
                 return
+
+    async def _apply_hold(self, method: str) -> None:
+        if self._hold is None or self._hold[0] not in ("*", method.lower()):
+            return
+        if self._hold[1] > 0:
+            self._hold[1] -= 1
+            return
+        self.held += 1
+        self._notify()
+        try:
+            await self._released.wait()
+        finally:
+            self.held -= 1
 
     def _apply_fault(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:
