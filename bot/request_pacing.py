@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -33,31 +34,36 @@ REPEATABLE = SENDS | frozenset({
 TRANSIENT = (TelegramServerError, TelegramNetworkError)
 
 
-class Pace:
-    """At most `per_second` on average with bursts of `burst` (a generic cell rate algorithm): `delay()` reserves
-    the next slot and says how long to wait for it."""
+class Window:
+    """At most `limit` requests within any `seconds`, counted when they leave (so a stalled event loop that wakes
+    many waiters at once cannot let more through)."""
 
-    def __init__(self, per_second: float, burst: int = 1) -> None:
-        self.interval = 1.0 / per_second
-        self.tolerance = (burst - 1) * self.interval
-        self.next_at = 0.0  # the theoretical time of the next slot (monotonic)
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.sent: deque[float] = deque()
 
-    def delay(self, now: float) -> float:
-        slot = max(self.next_at, now)
-        self.next_at = slot + self.interval
-        return max(0.0, slot - self.tolerance - now)
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self.sent and self.sent[0] <= now - self.seconds:
+                self.sent.popleft()
+            if len(self.sent) < self.limit:
+                self.sent.append(now)
+                return
+            await asyncio.sleep(self.sent[0] + self.seconds - now)
 
     def idle(self, now: float) -> bool:
-        return self.next_at <= now
+        return not self.sent or self.sent[-1] <= now - self.seconds
 
 
 class PacedRetryingRequests(BaseRequestMiddleware):
     def __init__(self, *, rate_per_second: float = 25.0, chat_per_second: float = 1.0, chat_burst: int = 3,
                  retries: int = 3, backoff: float = 0.25, longest_wait: float = 60.0) -> None:
-        self.overall = Pace(rate_per_second, burst=max(1, int(rate_per_second / 10)))
-        self.chat_per_second = chat_per_second
-        self.chat_burst = chat_burst
-        self.chats: dict[Any, Pace] = {}
+        self.overall = Window(max(1, int(rate_per_second)), 1.0)
+        # `chat_burst` at once, and on average `chat_per_second`.
+        self.chat_window = (chat_burst, chat_burst / chat_per_second)
+        self.chats: dict[Any, Window] = {}
         self.retries = retries
         self.backoff = backoff
         self.longest_wait = longest_wait  # a longer retry_after fails the request instead of holding the update
@@ -91,15 +97,12 @@ class PacedRetryingRequests(BaseRequestMiddleware):
             await asyncio.sleep(pause)
         if name not in SENDS:
             return
-        now = time.monotonic()
-        self._sweep(now)
+        self._sweep(time.monotonic())
         chat = self.chats.get(chat_id)
         if chat is None:
-            chat = self.chats[chat_id] = Pace(self.chat_per_second, self.chat_burst)
-        # Both slots are reserved at once, so waiting for one does not lose the other.
-        wait = max(self.overall.delay(now), chat.delay(now))
-        if wait > 0:
-            await asyncio.sleep(wait)
+            chat = self.chats[chat_id] = Window(*self.chat_window)
+        await chat.take()
+        await self.overall.take()
 
     def _sweep(self, now: float) -> None:
         """Forget chats that are at their full burst again, so memory follows the active ones."""

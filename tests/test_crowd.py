@@ -69,8 +69,8 @@ async def test_replies_are_paced_under_telegrams_limits(fake_telegram, sqlite_se
     app = App(fake_telegram, sqlite_sessions, clock, reply_rate_per_second=defaults.reply_rate_per_second,
               chat_replies_per_second=defaults.chat_replies_per_second)
     # Telegram's limits are not published exactly: about 30 a second, 1 a second in a chat with short bursts
-    # (ours: 3 at once, then 1 a second, so at most 4 within any second).
-    fake_telegram.enable_rate_limits(per_chat_per_second=4, global_per_second=30)
+    # (ours: at most 3 within any 3 seconds in a chat, 25 within any second overall).
+    fake_telegram.enable_rate_limits(per_chat_per_second=3, global_per_second=30)
     residents = [app.resident("lv") for _ in range(60)]
     welcomes = await asyncio.gather(*(resident.send("/start") for resident in residents))
     assert all(t("lv", IDEAS) in reply.buttons for reply in welcomes)
