@@ -35,26 +35,33 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError)
 
 
 class Window:
-    """At most `limit` requests within any `seconds`, counted when they leave (so a stalled event loop that wakes
-    many waiters at once cannot let more through)."""
+    """At most `limit` requests within any `seconds`. A request counts from when it leaves until `seconds` after
+    its answer came back: so however late requests reach Telegram (a stalled event loop, a slow network), Telegram
+    never sees more than `limit` of them within `seconds`."""
 
     def __init__(self, limit: int, seconds: float) -> None:
         self.limit = limit
         self.seconds = seconds
-        self.sent: deque[float] = deque()
+        self.answered: deque[float] = deque()  # monotonic times of the recent answers, oldest first
+        self.in_flight = 0
 
     async def take(self) -> None:
         while True:
             now = time.monotonic()
-            while self.sent and self.sent[0] <= now - self.seconds:
-                self.sent.popleft()
-            if len(self.sent) < self.limit:
-                self.sent.append(now)
+            while self.answered and self.answered[0] <= now - self.seconds:
+                self.answered.popleft()
+            if len(self.answered) + self.in_flight < self.limit:
+                self.in_flight += 1
                 return
-            await asyncio.sleep(self.sent[0] + self.seconds - now)
+            # The oldest answer leaves the window then; a request in flight only after its answer.
+            await asyncio.sleep(self.answered[0] + self.seconds - now if self.answered else 0.05)
+
+    def done(self) -> None:
+        self.in_flight -= 1
+        self.answered.append(time.monotonic())
 
     def idle(self, now: float) -> bool:
-        return not self.sent or self.sent[-1] <= now - self.seconds
+        return not self.in_flight and (not self.answered or self.answered[-1] <= now - self.seconds)
 
 
 class PacedRetryingRequests(BaseRequestMiddleware):
@@ -74,7 +81,7 @@ class PacedRetryingRequests(BaseRequestMiddleware):
                        method: TelegramMethod[Any]) -> Response[Any]:
         name = method.__api_method__
         for attempt in range(self.retries + 1):
-            await self._wait_for_turn(name, getattr(method, "chat_id", None))
+            windows = await self._wait_for_turn(name, getattr(method, "chat_id", None))
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
@@ -89,20 +96,29 @@ class PacedRetryingRequests(BaseRequestMiddleware):
                 log.warning("Telegram %s failed (%s: %s); retrying in %.1f s", name, type(error).__name__,
                             error.message, wait)
                 await asyncio.sleep(wait)
+            finally:
+                for window in windows:
+                    window.done()
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _wait_for_turn(self, name: str, chat_id: Any) -> None:
+    async def _wait_for_turn(self, name: str, chat_id: Any) -> tuple[Window, ...]:
+        """Wait until the request may leave; the windows it was counted in (to be told when it is answered)."""
         pause = self.paused_until - time.monotonic()
         if pause > 0:  # a 429 that arrives meanwhile is met by its request's own retry
             await asyncio.sleep(pause)
         if name not in SENDS:
-            return
+            return ()
         self._sweep(time.monotonic())
         chat = self.chats.get(chat_id)
         if chat is None:
             chat = self.chats[chat_id] = Window(*self.chat_window)
         await chat.take()
-        await self.overall.take()
+        try:
+            await self.overall.take()
+        except BaseException:  # cancelled while waiting: the chat's turn is given back
+            chat.done()
+            raise
+        return chat, self.overall
 
     def _sweep(self, now: float) -> None:
         """Forget chats that are at their full burst again, so memory follows the active ones."""

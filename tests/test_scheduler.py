@@ -358,13 +358,13 @@ async def test_on_sqlite_the_job_store_waits_for_the_bots_writers_instead_of_fai
     service = SchedulerService(sqlite_sessions, settings, holder="crowd", specs=specs)
     service.start()
     try:
-        await asyncio.wait_for(service.became_leader.wait(), 10)
+        await asyncio.wait_for(service.became_leader.wait(), 60)
         RUNS.clear()
         async with sqlite_sessions() as busy:
             await busy.exec(update(User).where(User.id == -1).values(language="lv"))  # the write lock is taken
             await asyncio.sleep(2.5)  # the job comes due twice, each time 5 times the job store's busy timeout
             await busy.commit()
-        await eventually(lambda: len(RUNS) >= 2)
+        await eventually(lambda: len(RUNS) >= 2, what="the job ran after the long transaction")
         assert [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")] == []
     finally:
         await service.stop()
