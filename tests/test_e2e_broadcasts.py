@@ -20,7 +20,7 @@ from bot.ui.callbacks import BroadcastButton, BroadcastStep
 from bot.ui.digests_screens import DigestScreens
 from storage import outbox as outbox_store
 from storage.models import AuditEntry, Broadcast, Category, Idea, OutboxMessage, User
-from tests.conftest import BOT_USERNAME, App, load_example
+from tests.conftest import BOT_USERNAME, App, eventually, load_example
 from tests.i18n_helpers import t
 
 ADMIN = 7001
@@ -64,13 +64,13 @@ def quick_sender(app: App) -> Sender:
 async def deliver(app: App) -> None:
     """Run the sender until nothing is due."""
     sender = quick_sender(app)
-    async with asyncio.timeout(20):
-        while True:
-            await sender.run_once()
-            async with app.sessions() as session:
-                if not await outbox_store.has_due(session):
-                    return
-            await asyncio.sleep(0.05)
+
+    async def nothing_due() -> bool:
+        await sender.run_once()
+        async with app.sessions() as session:
+            return not await outbox_store.has_due(session)
+
+    await eventually(nothing_due, what="everything due delivered")
 
 
 def job_context(app: App) -> JobContext:

@@ -2,7 +2,7 @@
 index only (issue 8: pages at scale).
 
 Revision ID: 0007_i8_indexes
-Revises: 0004_i7_digest_ideas
+Revises: 0008_i10_search
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007_i8_indexes"
-down_revision: str | None = "0004_i7_digest_ideas"
+down_revision: str | None = "0008_i10_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
