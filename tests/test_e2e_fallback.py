@@ -10,7 +10,7 @@ from bot.ui import callbacks as cb
 from storage.models import Vote
 from tests.i18n_helpers import t
 
-UNEXPECTED = "🤔 I can only read text. Type a few words to search the ideas, or use the menu."
+UNEXPECTED = "🤔 We can only read text. Type a few words to search the ideas, or use the menu."
 
 
 STALE = "This button is out of date. Here is a fresh menu."
@@ -31,7 +31,7 @@ async def test_stickers_photos_and_unknown_commands(app, language):
     assert (await resident.send_sticker()).text == t(language, UNEXPECTED)
     assert (await resident.send_photo(caption="<b>")).text == t(language, UNEXPECTED)
     unknown = await resident.send("/frobnicate")
-    assert unknown.text == t(language, "🤔 I do not know this command. /help lists what I can do.")
+    assert unknown.text == t(language, "🤔 There is no such command. /help lists them all.")
     assert (await resident.send("/cancel")).text == t(language, "Nothing to cancel. Here is the menu.")
     assert t(language, "💡 Ideas") in (await resident.send("/help")).buttons
 
