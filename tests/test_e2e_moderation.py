@@ -177,10 +177,16 @@ async def test_rejecting_with_a_reason_from_the_list_and_with_a_typed_reason(mod
     [notice] = await outbox(mod_app, "notification")
     assert t("ru", "It is not about open government.") in notice.text  # in the author's language
 
-    await admin.send(f"/idea {typed}")
+    card = await admin.send(f"/idea {typed}")
+    # The card says which language the author reads, and the typed reason is asked for in that language.
+    in_russian = t("lv", "in Russian")
+    assert t("lv", "👤 Author: <code>{author}</code>, reads {language}").format(
+        author=author.user_id, language=in_russian).replace("<code>", "").replace("</code>", "") in card.text
     await admin.press(t("lv", "❌ Reject"))
     prompt = await admin.press(t("lv", "✍️ Type a reason"))
     assert prompt.sent and prompt.sent[-1].reply_keyboard["force_reply"] is True
+    assert t("lv", "✍️ Type the reason for rejecting idea #{id} {language}: its author reads that language.").format(
+        id=typed, language=in_russian) in prompt.sent[-1].text
     done = await admin.send("Šī ir iniciatīva Saeimai <b>, nevis valdībai")
     assert answer("lv", "❌ Idea #{id} is rejected.", id=typed) in done.text
     assert (await idea_of(mod_app, typed)).status_note == "Šī ir iniciatīva Saeimai <b>, nevis valdībai"

@@ -22,6 +22,7 @@ from bot.ui.screens import (
     campaign_dates_line,
     idea_button,
     ideas_count_text,
+    language_in,
     menu_button,
     pager_row,
     supporters_text,
@@ -38,8 +39,7 @@ BODY_PART_LIMIT = 2600
 
 
 def _language_mark(language: str) -> str:
-    names = {"lv": _("in Latvian"), "ru": _("in Russian"), "en": _("in English")}
-    return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=names[language]) + "</i>"
+    return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=language_in(language)) + "</i>"
 
 
 def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]], language: str) -> Screen:

@@ -32,6 +32,11 @@ def title_of(row: object, language: str) -> str:
     return localized(row, "title", language).text
 
 
+def language_in(code: str) -> str:
+    """ "in Latvian", "in Russian", "in English" in the reader's language."""
+    return {"lv": _("in Latvian"), "ru": _("in Russian"), "en": _("in English")}[code]
+
+
 def idea_button(idea, language: str, data: str) -> InlineKeyboardButton:
     """An idea in a list: its support first, so that a phone's narrow button cuts the title, not the count."""
     label = f"👍 {fmt_number(idea.supporters_count)} · {shorten(title_of(idea, language), 52)}"
