@@ -13,13 +13,14 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
+from bot.metrics import UpdateMetricsMiddleware, name_handlers
 from bot.middlewares import DatabaseSessionMiddleware, RateLimitMiddleware, ResidentMiddleware
 from bot.ui import screens
 from handlers import get_routers
@@ -50,11 +51,13 @@ def create_dispatcher(
     *,
     clock: Clock = utc_now,
     fsm_storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions))
+    dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions), events_isolation=events_isolation)
     dp["settings"] = settings
     dp["clock"] = clock
     dp["sessions"] = sessions  # for handlers that build a job context (/digest preview)
+    dp.update.outer_middleware(UpdateMetricsMiddleware())  # first: a failure to open a session counts too
     # Order matters: a session first, then the resident (needs the session), then their language.
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
@@ -64,6 +67,7 @@ def create_dispatcher(
     dp.callback_query.outer_middleware(rate_limit)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
+    name_handlers(dp)
     return dp
 
 

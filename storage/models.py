@@ -302,3 +302,14 @@ class Vote(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
                                           primary_key=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update whose effects were committed (webhook workers, bot/once.py). Written in the same
+    transaction as the effect, so a redelivered update (same update_id) is recognised and has no second effect.
+    Telegram redelivers for at most a day, so rows older than that are pruned."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False, index=True))
