@@ -17,10 +17,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.app import create_bot, create_dispatcher, set_bot_commands
+from bot.app import Clock, create_bot, create_dispatcher, set_bot_commands, utc_now
 from bot.config import Settings
 from bot.delivery import start_sender, stop_sender
 from bot.health import Readiness, add_operator_routes, ping_redis
@@ -60,6 +62,16 @@ def create_web_app(dp: Dispatcher, bot: Bot, settings: Settings, readiness: Read
     return app
 
 
+def create_webhook_dispatcher(settings: Settings, sessions: SessionFactory, i18n: I18n, storage: BaseStorage,
+                              clock: Clock = utc_now) -> Dispatcher:
+    """The bot's dispatcher, with each update's effects once (bot/once.py) and one resident's updates handled
+    one at a time."""
+    dp = create_dispatcher(settings, sessions, i18n, clock=clock, fsm_storage=OnceStorage(storage),
+                           events_isolation=create_event_isolation(storage))
+    dp.update.outer_middleware(UpdateOnceMiddleware())  # after the resident's: see bot/once.py
+    return dp
+
+
 async def prune_marks(sessions: SessionFactory, stop: asyncio.Event) -> None:
     """Forget processed updates older than Telegram's redelivery window, every hour."""
     while not stop.is_set():
@@ -80,10 +92,7 @@ async def run_web(settings: Settings) -> None:
         await ping_redis(settings.redis_url)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
-    storage = create_fsm_storage(settings, sessions)
-    dp = create_dispatcher(settings, sessions, i18n, fsm_storage=OnceStorage(storage),
-                           events_isolation=create_event_isolation(storage))
-    dp.update.outer_middleware(UpdateOnceMiddleware())  # after the resident's: see bot/once.py
+    dp = create_webhook_dispatcher(settings, sessions, i18n, create_fsm_storage(settings, sessions))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
