@@ -17,12 +17,14 @@ and its effect is rolled back."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import TelegramObject, Update
@@ -53,6 +55,9 @@ class UpdateOnceMiddleware(BaseMiddleware):
             log.info("update %s was delivered again: its effect is done, skipped", update_id)
             metrics.DUPLICATE_UPDATES.inc()
             await _mark_now(session, update_id)
+            if event.callback_query is not None:  # its worker may have died before answering: stop the spinner
+                with contextlib.suppress(TelegramAPIError):
+                    await event.callback_query.answer()
             return None
         marker = _CommitMarker(session, update_id)
         token = CURRENT_UPDATE.set(update_id)
