@@ -21,7 +21,8 @@ from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
 from bot.metrics import UpdateMetricsMiddleware, name_handlers
-from bot.middlewares import DatabaseSessionMiddleware, RateLimitMiddleware, ResidentMiddleware
+from bot.middlewares import DatabaseSessionMiddleware, ResidentMiddleware
+from bot.rate_limit import RateLimitMiddleware, create_window
 from bot.ui import screens
 from handlers import get_routers
 from storage.db import SessionFactory
@@ -58,13 +59,14 @@ def create_dispatcher(
     dp["clock"] = clock
     dp["sessions"] = sessions  # for handlers that build a job context (/digest preview)
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # first: a failure to open a session counts too
-    # Order matters: a session first, then the resident (needs the session), then their language.
+    # Order matters: the rate limit before any database work, a session, then the resident (needs the
+    # session), then their language.
+    dp.update.outer_middleware(RateLimitMiddleware(
+        create_window(settings.rate_limit_per_minute, settings.redis_url), sessions, i18n, settings.admin_ids,
+        screens.slow_down_text))
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
     ResidentLocaleMiddleware(i18n).setup(dp)
-    rate_limit = RateLimitMiddleware(settings.rate_limit_per_minute, settings.admin_ids, screens.slow_down_text)
-    dp.message.outer_middleware(rate_limit)
-    dp.callback_query.outer_middleware(rate_limit)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
     name_handlers(dp)

@@ -34,6 +34,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, InlineKeyboardMarkup
 
+from bot import metrics
 from bot.config import Settings
 from storage import outbox
 from storage.db import SessionFactory
@@ -53,6 +54,10 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"
     FAILED = "failed"
     RETRY = "retry"  # back to pending, for a later attempt
+
+
+METRIC_RESULTS = {Outcome.SENT: "sent", Outcome.BLOCKED: "blocked_403", Outcome.FAILED: "failed",
+                  Outcome.RETRY: "retry"}
 
 
 class TokenBucket:
@@ -206,7 +211,9 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage, counts: Counter[Outcome]) -> None:
         try:
-            counts[await self._attempt(message)] += 1
+            outcome = await self._attempt(message)
+            counts[outcome] += 1
+            metrics.OUTBOX_SENT.labels(METRIC_RESULTS[outcome]).inc()
         except Exception as error:  # recording the outcome failed: the row stays `sending` (counted as sent)
             log.error("outbox row %s: %s: %s", message.id, type(error).__name__, self._redact(error))
         finally:
@@ -261,6 +268,7 @@ class Sender:
 
     async def _flood_control(self, message: OutboxMessage, error: TelegramRetryAfter) -> Outcome:
         log.warning("Telegram flood control: the sender pauses for %s s", error.retry_after)
+        metrics.OUTBOX_SENT.labels("flood_429").inc()
         self._pause(error.retry_after)
         await self._record(outbox.postpone, message.id, error.retry_after, self._redact(error))
         return Outcome.RETRY
