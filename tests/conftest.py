@@ -83,6 +83,21 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def redis_url() -> str:
+    """The test Redis database (TEST_REDIS_URL), emptied first."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except Exception as error:
+        service_unavailable("Redis", error)
+    finally:
+        await client.aclose()
+    return REDIS_URL
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 

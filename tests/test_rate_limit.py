@@ -3,27 +3,13 @@ with Redis every process counts together."""
 
 from __future__ import annotations
 
-import pytest
-from redis.asyncio import Redis
 from sqlalchemy import event
 
 from storage.models import User
-from tests.conftest import REDIS_URL, App, load_example, service_unavailable
+from tests.conftest import App, load_example
 from tests.i18n_helpers import t
 
 SLOW_DOWN = "🐢 That was a lot at once. Please wait a minute, then continue."
-
-
-@pytest.fixture
-async def redis_url():
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as error:
-        service_unavailable("Redis", error)
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 class StatementCounter:

@@ -12,12 +12,11 @@ import sys
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Idea, IdeaStatus, Vote
-from tests.conftest import REDIS_URL, TEST_TOKEN, _postgres_database, load_example, service_unavailable
+from tests.conftest import TEST_TOKEN, _postgres_database, load_example
 from tests.fake_telegram import Resident
 from tests.i18n_helpers import t
 
@@ -30,18 +29,6 @@ FIRST_RESIDENT = 20_000
 async def postgres_url():
     async for url in _postgres_database():
         yield url
-
-
-@pytest.fixture
-async def redis_url():
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as error:
-        service_unavailable("Redis", error)
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 def free_port() -> int:
