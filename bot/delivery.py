@@ -3,7 +3,8 @@
 Pacing: a token bucket holds the whole sender to `rate_per_second` (Telegram allows about 30 messages a
 second per bot), and one chat gets at most one message per `chat_interval` second, counted from the answer
 to the previous request. A 429 pauses the whole sender for `retry_after`, since flood control is per bot.
-The rate is per Sender: several sender processes share Telegram's limit, so give each a share of it.
+With REDIS_URL the bucket is in Redis (bot/pacing.py), so every sender process together stays under the rate;
+the per-chat spacing is kept in the outbox itself, across processes.
 
 Exactly once: rows are claimed (marked `sending`) right before their request, only as many as go out at
 once, so a kill -9 can leave at most `max_in_flight` rows ambiguous; those are never sent again (see the
@@ -81,13 +82,13 @@ class TokenBucket:
             await asyncio.sleep((1 - self._tokens) / self.rate)
             self._refill()
 
-    def take_up_to(self, most: int) -> int:
+    async def take_up_to(self, most: int) -> int:
         self._refill()
         taken = max(0, min(most, int(self._tokens)))
         self._tokens -= taken
         return taken
 
-    def give_back(self, count: int) -> None:
+    async def give_back(self, count: int) -> None:
         self._tokens = min(self.capacity, self._tokens + count)
 
 
@@ -105,6 +106,7 @@ class Sender:
         retry: outbox.RetryPolicy | None = None,
         request_timeout: int = 30,
         idle_poll: float = 0.5,
+        bucket: TokenBucket | None = None,  # shared by several senders (bot/pacing.py), else this sender's own
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -114,7 +116,7 @@ class Sender:
         self.request_timeout = request_timeout
         self.idle_poll = idle_poll
         # A burst of a tenth of a second's worth: under Telegram's limit in any one-second window.
-        self._bucket = TokenBucket(rate_per_second, capacity=max(1.0, rate_per_second / 10))
+        self._bucket = bucket or TokenBucket(rate_per_second, capacity=max(1.0, rate_per_second / 10))
         self._chats_in_flight: set[int] = set()
         self._chat_ready_at: dict[int, float] = {}  # chat -> monotonic time it may get the next message
         self._paused_until = 0.0  # monotonic; after a 429
@@ -178,13 +180,13 @@ class Sender:
         await self._bucket.wait_ready()
         if self._paused():  # a 429 arrived while we waited for the token
             return []
-        tokens = self._bucket.take_up_to(free_slots)
+        tokens = await self._bucket.take_up_to(free_slots)
         async with self.sessions() as session:
             claimed = await outbox.claim_due(
                 session, tokens, chat_interval=self.chat_interval, exclude_chats=self._chats_being_paced()
             )
             await session.commit()
-        self._bucket.give_back(tokens - len(claimed))
+        await self._bucket.give_back(tokens - len(claimed))
         self._chats_in_flight.update(message.chat_id for message in claimed)
         return claimed
 
@@ -303,7 +305,10 @@ class Sender:
 def start_sender(bot: Bot, sessions: SessionFactory, settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Start delivering in the background; stop it with `stop_sender(task, stop)`."""
     stop = asyncio.Event()
-    sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second)
+    from bot.pacing import create_bucket
+
+    sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second,
+                    bucket=create_bucket(settings.send_rate_per_second, settings.redis_url))
     return asyncio.create_task(sender.run_forever(stop), name="outbox-sender"), stop
 
 

@@ -83,6 +83,13 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database (for tests that need PostgreSQL only)."""
+    async for url in _postgres_database():
+        yield url
+
+
+@pytest.fixture
 async def redis_url() -> str:
     """The test Redis database (TEST_REDIS_URL), emptied first."""
     from redis.asyncio import Redis

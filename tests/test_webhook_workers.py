@@ -11,24 +11,17 @@ import socket
 import sys
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Idea, IdeaStatus, Vote
-from tests.conftest import TEST_TOKEN, _postgres_database, load_example
+from tests.conftest import TEST_TOKEN, load_example
 from tests.fake_telegram import Resident
 from tests.i18n_helpers import t
 
 SECRET = "workers-Secret_1"
 RESIDENTS = 24
 FIRST_RESIDENT = 20_000
-
-
-@pytest.fixture
-async def postgres_url():
-    async for url in _postgres_database():
-        yield url
 
 
 def free_port() -> int:
