@@ -18,7 +18,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Broadcast, Idea, OutboxMessage, OutboxStatus, User, Vote
-from storage.outbox import BatchProgress
+from storage.outbox import BatchProgress, priority_of
 
 AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters")
 _outbox = OutboxMessage.__table__
@@ -93,8 +93,10 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, kind: 
         literal(now, _outbox.c.not_before.type),
         literal(broadcast.batch_id, String),
         literal(now, _outbox.c.created_at.type),
+        literal(priority_of("broadcast")),
     ).where(*_recipients(kind, argument)).order_by(User.id)
-    columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at"]
+    columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at",
+               "priority"]
     statement = _dialect(session).insert(OutboxMessage).from_select(columns, rows).on_conflict_do_nothing()
     return max((await session.exec(statement)).rowcount, 0)
 

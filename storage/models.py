@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -226,7 +236,7 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "not_before", "id"),
+        Index("ix_outbox_due", "status", "priority", "not_before", "id"),
         # "An earlier message to this chat goes first": a lookup per claimed row.
         Index("ix_outbox_chat", "chat_id", "status", "id"),
     )
@@ -239,6 +249,8 @@ class OutboxMessage(SQLModel, table=True):
     reply_markup: str | None = None  # JSON of an InlineKeyboardMarkup
     photo_path: str | None = None
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    # 0: personal messages and moderators' posts; 1: mass messages (digests, broadcasts), which go after them.
+    priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     last_error: str | None = None
