@@ -104,17 +104,18 @@ async def run_web(settings: Settings) -> None:
     pruner = asyncio.create_task(prune_marks(sessions, stop), name="prune-processed-updates")
     try:
         me = await check_telegram(bot, settings)
+        runner = web.AppRunner(create_web_app(dp, bot, settings, Readiness(engine, sessions, settings.redis_url)),
+                               access_log=None)
+        await runner.setup()
+        # reuse_port: several worker processes may listen on the same port; the kernel spreads connections.
+        await web.TCPSite(runner, port=settings.port, reuse_port=True).start()
+        # Listening first: Telegram posts as soon as the webhook is set.
         await bot.set_webhook(
             settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
             allowed_updates=dp.resolve_used_update_types(), max_connections=settings.webhook_max_connections,
             drop_pending_updates=False,
         )
         await set_bot_commands(bot, i18n)
-        runner = web.AppRunner(create_web_app(dp, bot, settings, Readiness(engine, sessions, settings.redis_url)),
-                               access_log=None)
-        await runner.setup()
-        # reuse_port: several worker processes may listen on the same port; the kernel spreads connections.
-        await web.TCPSite(runner, port=settings.port, reuse_port=True).start()
         log.info("webhook of @%s on port %s; Telegram posts to %s", me.username, settings.port,
                  urlsplit(settings.webhook_url).netloc)
         if settings.run_scheduler:
