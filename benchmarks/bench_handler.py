@@ -11,7 +11,7 @@ parsing a real session does, so the ratio measures our code. Updates are built b
 hands them over already parsed; echo and vote updates are fed in alternating slices. After each vote run,
 the same residents withdraw (act="w"), which leaves the database as it was and is reported too. Then a
 cProfile run of the vote handler (also written to results/profile-<database>.txt) and a run with wall-clock
-timers around the parts of a press (FSM state, resident, ideas.support, rendering, Bot API calls).
+timers around the parts of a press (FSM state, resident, voting.support, rendering, Bot API calls).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ import bot.middlewares
 import handlers.voting
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from bot.domain import ideas
+from bot.domain import voting
 from bot.i18n import create_i18n
 from bot.runner import create_fsm_storage
 from bot.ui import callbacks as cb
@@ -163,7 +163,7 @@ def wrap_phases(timer: PhaseTimer, dp: Dispatcher) -> None:
     """The parts of a vote update, in the order they run (the handlers look these names up at call time)."""
     timer.wrap(dp.storage, "get_state", "FSM state load (aiogram FSMContextMiddleware)")
     timer.wrap(bot.middlewares, "get_or_create_user", "resident load (ResidentMiddleware)")
-    timer.wrap(ideas, "support", "ideas.support: checks, vote, count, commit")
+    timer.wrap(voting, "support", "voting.support: checks, vote, count, commit")
     timer.wrap(screens, "idea_card_screen", "idea_card_screen (rendering)")
     timer.wrap(handlers.voting, "show", "show: editMessageText + answerCallbackQuery")
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_storage.py --db sqlite+aiosqlite:///benchmarks/results/bench.db
 
 Each operation opens its own session from the app's session factory, as a handler does, and is timed from
-opening that session to closing it. Measured: casting a vote (bot.domain.ideas.support) for resident/idea
+opening that session to closing it. Measured: casting a vote (bot.domain.voting.support) for resident/idea
 pairs without a vote, withdrawing those same votes (which leaves the database as it was), and rendering the
 first "most supported" page of a category (list_ideas + ideas_list_screen, Latvian). Also reported, as
 context: the "newest" page and an idea card (open_idea + idea_card_screen).
@@ -30,9 +30,9 @@ from benchlib import (
     voted_pairs,
 )
 
-from bot.domain import ideas
+from bot.domain import browse, voting
 from bot.i18n import create_i18n
-from bot.ui import screens
+from bot.ui import browse_screens
 from storage.db import SessionFactory, open_database
 
 TARGETS_MS = {"vote (support)": 5.0, "page (top, first)": 10.0}  # p95 targets on SQLite
@@ -68,7 +68,7 @@ async def timed(operation: Callable[[], Awaitable[bool]], repeats: int) -> tuple
 
 
 def vote_operation(sessions: SessionFactory, pairs: list[tuple[int, int]], bench: BenchCampaign, add: bool):
-    vote = ideas.support if add else ideas.withdraw
+    vote = voting.support if add else voting.withdraw
     queue = iter(pairs)
 
     async def operation() -> bool:
@@ -84,10 +84,10 @@ def page_operation(sessions: SessionFactory, i18n, bench: BenchCampaign, rng: ra
     async def operation() -> bool:
         category_id, reader_id = rng.choice(bench.category_ids), rng.choice(bench.resident_ids)
         async with sessions() as session:
-            page = await ideas.list_ideas(session, category_id, sort, 0, reader_id)
+            page = await browse.list_ideas(session, category_id, sort, 0, reader_id)
             with i18n.context(), i18n.use_locale("lv"):
-                screen = screens.ideas_list_screen(page, "lv")
-        return len(page.ideas) == ideas.PAGE_SIZE and bool(screen.text)
+                screen = browse_screens.ideas_list_screen(page, "lv")
+        return len(page.ideas) == browse.PAGE_SIZE and bool(screen.text)
 
     return operation
 
@@ -98,9 +98,9 @@ def card_operation(sessions: SessionFactory, i18n, bench: BenchCampaign, rng: ra
     async def operation() -> bool:
         idea_id, reader_id = rng.choice(idea_ids), rng.choice(bench.resident_ids)
         async with sessions() as session:
-            card = await ideas.open_idea(session, idea_id, reader_id, bench.now)
+            card = await browse.open_idea(session, idea_id, reader_id, bench.now)
             with i18n.context(), i18n.use_locale("lv"):
-                screen = screens.idea_card_screen(card, "lv", "manabalss_bot", 0, "top", 0, bench.now)
+                screen = browse_screens.idea_card_screen(card, "lv", "manabalss_bot", 0, "top", 0, bench.now)
         return bool(screen.text)
 
     return operation

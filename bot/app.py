@@ -21,9 +21,10 @@ from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
 from bot.metrics import UpdateMetricsMiddleware, name_handlers
-from bot.middlewares import DatabaseSessionMiddleware, ResidentMiddleware
+from bot.middlewares import BotUsernameMiddleware, DatabaseSessionMiddleware, ResidentMiddleware, TimezoneMiddleware
 from bot.rate_limit import RateLimitMiddleware, create_window
 from bot.ui import screens
+from bot.ui.moderation_screens import ScreensRenderer
 from handlers import get_routers
 from storage.db import SessionFactory
 
@@ -57,7 +58,7 @@ def create_dispatcher(
     dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions), events_isolation=events_isolation)
     dp["settings"] = settings
     dp["clock"] = clock
-    dp["sessions"] = sessions  # for handlers that build a job context (/digest preview)
+    dp["moderation_renderer"] = ScreensRenderer(i18n, settings.tz)  # texts the domain writes to the outbox
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # first: a failure to open a session counts too
     # Order matters: the rate limit before any database work, a session, then the resident (needs the
     # session), then their language.
@@ -67,6 +68,10 @@ def create_dispatcher(
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
     ResidentLocaleMiddleware(i18n).setup(dp)
+    dp.update.outer_middleware(TimezoneMiddleware(settings.tz))
+    bot_username = BotUsernameMiddleware()
+    dp.message.middleware(bot_username)
+    dp.callback_query.middleware(bot_username)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
     name_handlers(dp)

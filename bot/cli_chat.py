@@ -101,7 +101,7 @@ async def prepare_database(settings: Settings, user_id: int, language: str):
     async with sessions() as session:
         if not await has_any_campaign(session):
             spec = load_campaign_file(example_campaign_path())
-            spec = shift_to_open(spec, utc_now())
+            spec = shift_to_open(spec, utc_now(), settings.tz)
             report = await import_campaign(session, spec)
             print(f"(empty database: loaded the example campaign, open from today — {report.summary()})")
         user = await get_or_create_user(session, user_id, language)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from bot.config import Settings
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("lv", "ru", "en")
 LANGUAGE_NAMES = {"lv": "Latviešu", "ru": "Русский", "en": "English"}
-RIGA = ZoneInfo("Europe/Riga")
+# Dates are shown in the TIMEZONE setting: each update (bot.middlewares.TimezoneMiddleware) and each text
+# rendered for the outbox (`rendering`) sets it; outside both, the setting's default.
+DEFAULT_TIMEZONE = ZoneInfo(Settings.model_fields["timezone"].default)
+_display_timezone: ContextVar[ZoneInfo | None] = ContextVar("display_timezone", default=None)
 
 
 def compiled_catalogs_dir(locales_dir: Path = LOCALES_DIR) -> Path:
@@ -76,7 +84,30 @@ class ResidentLocaleMiddleware(I18nMiddleware):
         return self.i18n.default_locale
 
 
-# Formatting in the reader's language, times in Riga's zone.
+@contextmanager
+def use_timezone(tz: ZoneInfo | None) -> Iterator[None]:
+    """Show dates in `tz` within the block (None: keep the current zone)."""
+    token = _display_timezone.set(tz) if tz is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _display_timezone.reset(token)
+
+
+def display_timezone() -> ZoneInfo:
+    return _display_timezone.get() or DEFAULT_TIMEZONE
+
+
+@contextmanager
+def rendering(i18n: I18n, language: str, tz: ZoneInfo | None = None) -> Iterator[None]:
+    """A text made outside the reader's update (the outbox's, once per language): gettext in `language`, dates
+    in `tz` (the TIMEZONE setting)."""
+    with i18n.context(), i18n.use_locale(language), use_timezone(tz):
+        yield
+
+
+# Formatting in the reader's language, times in the TIMEZONE setting.
 
 def current_language() -> str:
     from aiogram.utils.i18n import get_i18n
@@ -88,12 +119,12 @@ def fmt_number(value: int) -> str:
     return format_decimal(value, locale=current_language())
 
 
-def fmt_date(moment: datetime, tz: ZoneInfo = RIGA) -> str:
-    return format_date(moment.astimezone(tz), format="long", locale=current_language())
+def fmt_date(moment: datetime, tz: ZoneInfo | None = None) -> str:
+    return format_date(moment.astimezone(tz or display_timezone()), format="long", locale=current_language())
 
 
-def fmt_datetime(moment: datetime, tz: ZoneInfo = RIGA) -> str:
-    local = moment.astimezone(tz)
+def fmt_datetime(moment: datetime, tz: ZoneInfo | None = None) -> str:
+    local = moment.astimezone(tz or display_timezone())
     time = format_datetime(local, "HH:mm", locale=current_language())
     return _("{date}, {time}").format(date=format_date(local, format="long", locale=current_language()),
                                       time=time)

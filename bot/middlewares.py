@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.domain.rules import language_for
+from bot.i18n import use_timezone
 from storage.db import SessionFactory
 from storage.users import get_or_create_user, set_reachable
 
@@ -24,6 +26,33 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessions() as session:
             data["session"] = session
+            return await handler(event, data)
+
+
+class BotUsernameMiddleware(BaseMiddleware):
+    """An inner middleware: data["bot_username"] (for links and deep links) for the handlers that take it. The
+    runner puts it into the dispatcher's workflow data at start-up; without that (a dispatcher fed directly) it
+    is asked of Telegram once, when a handler first needs it, and an update no handler answers asks nothing."""
+
+    def __init__(self) -> None:
+        self.username: str | None = None
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if "bot_username" in data["handler"].params and not data.get("bot_username"):
+            if self.username is None:
+                self.username = (await data["bot"].me()).username
+            data["bot_username"] = self.username
+        return await handler(event, data)
+
+
+class TimezoneMiddleware(BaseMiddleware):
+    """Dates shown while handling the update are in the TIMEZONE setting (bot.i18n.fmt_date and friends)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        with use_timezone(self.tz):
             return await handler(event, data)
 
 

@@ -85,6 +85,7 @@ async def run_polling(settings: Settings) -> None:
         nonlocal scheduler
         me = await bot.me()
         log.info("running as @%s against %s", me.username, settings.telegram_api_url)
+        dp["bot_username"] = me.username  # read once: links and deep links in the handlers
         await set_bot_commands(bot, i18n)
         if settings.run_scheduler and scheduler is None:
             scheduler = start_jobs(sessions, settings, i18n, me.username or "")

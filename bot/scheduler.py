@@ -4,13 +4,17 @@ exactly one process at a time.
 Jobs (fixed ids; module-level coroutines of bot/jobs.py, referenced by name, without arguments: they find
 their JobContext in bot.jobs, so nothing unpicklable is stored):
 
-| id                    | trigger                                             | does                                 |
-|-----------------------|-----------------------------------------------------|--------------------------------------|
-| `campaign_tick`       | every minute (and at once when first added)         | campaign calendar: reminders, results |
-| `weekly_digest`       | cron: DIGEST_WEEKDAY at DIGEST_HOUR:00, TIMEZONE     | bot.digest_jobs.weekly_digest        |
-| `personal_news`       | cron: the same day, an hour later                   | bot.digest_jobs.personal_news        |
-| `new_idea_cards`      | every 30 minutes                                    | bot.digest_jobs.new_idea_cards       |
-| `broadcast_summaries` | every 30 seconds                                    | bot.broadcast_jobs.broadcast_summaries |
+| id                    | trigger                                             |
+|-----------------------|-----------------------------------------------------|
+| `campaign_tick`       | every minute (and at once when first added)         |
+| `weekly_digest`       | cron: DIGEST_WEEKDAY at DIGEST_HOUR:00, TIMEZONE     |
+| `personal_news`       | cron: the same day, an hour later                   |
+| `new_idea_cards`      | every 30 minutes                                    |
+| `broadcast_summaries` | every 30 seconds                                    |
+
+Each id is also the name of its function in bot/jobs.py (what it does is told there). Job stores written
+before bot/jobs.py held all the jobs refer to the same "bot.jobs:<id>" names, and `sync_jobs` re-registers
+every job with replace_existing at start, so an existing database keeps working.
 
 Missed runs. Job defaults are `coalesce=True` and `misfire_grace_time=None`: a run missed while no scheduler
 was running (the bot was down, a deploy, a handover between processes) is run ONCE as soon as a scheduler

@@ -3,7 +3,7 @@
 from aiogram import Router
 
 from handlers import (
-    broadcast,
+    broadcasts,
     browse,
     fallback,
     language,
@@ -20,6 +20,6 @@ from handlers import (
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, broadcast, start, language, browse, voting, reports, proposals, subscriptions,
+    modules = (membership, moderation, broadcasts, start, language, browse, voting, reports, proposals, subscriptions,
                search, fallback)
     return [module.create_router() for module in modules]

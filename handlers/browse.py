@@ -8,21 +8,21 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas
+from bot.domain import browse
+from bot.ui import browse_screens, screens
 from bot.ui import callbacks as cb
-from bot.ui import screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
 async def _categories(session: AsyncSession, user: User, now: datetime) -> screens.Screen:
-    campaign = await ideas.current_campaign(session, now)
+    campaign = await browse.current_campaign(session, now)
     if campaign is None:
         return screens.no_campaign()
-    overview = await ideas.categories_overview(session, campaign)
-    return screens.categories_screen(campaign, overview, user.language)
+    overview = await browse.categories_overview(session, campaign)
+    return browse_screens.categories_screen(campaign, overview, user.language)
 
 
 async def ideas_command(message: Message, session: AsyncSession, user: User,
@@ -37,22 +37,21 @@ async def categories_button(query: CallbackQuery, session: AsyncSession, user: U
 
 async def idea_list(query: CallbackQuery, callback_data: cb.IdeaList, session: AsyncSession, user: User,
                     clock: Callable[[], datetime]) -> None:
-    page = await ideas.list_ideas(session, callback_data.cat, callback_data.sort, callback_data.page, user.id)
+    page = await browse.list_ideas(session, callback_data.cat, callback_data.sort, callback_data.page, user.id)
     if page is None:
         await show(query, await _categories(session, user, clock()), alert=screens.stale_button_text())
         return
-    await show(query, screens.ideas_list_screen(page, user.language))
+    await show(query, browse_screens.ideas_list_screen(page, user.language))
 
 
 async def idea_card(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession, user: User,
-                    clock: Callable[[], datetime]) -> None:
+                    clock: Callable[[], datetime], bot_username: str) -> None:
     now = clock()
-    card = await ideas.open_idea(session, callback_data.id, user.id, now)
+    card = await browse.open_idea(session, callback_data.id, user.id, now)
     if card is None:
         await show(query, screens.idea_not_found())
         return
-    me = await query.bot.me()
-    await show(query, screens.idea_card_screen(card, user.language, me.username, callback_data.part,
+    await show(query, browse_screens.idea_card_screen(card, user.language, bot_username, callback_data.part,
                                                callback_data.sort, callback_data.page, now))
 
 

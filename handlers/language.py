@@ -7,21 +7,21 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas, residents
+from bot.domain import browse, residents
 from bot.ui import callbacks as cb
-from bot.ui import screens
+from bot.ui import language_screens, screens, start_screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
 async def language_command(message: Message) -> None:
-    await show(message, screens.language_screen())
+    await show(message, language_screens.language_screen())
 
 
 async def language_button(query: CallbackQuery) -> None:
-    await show(query, screens.language_screen())
+    await show(query, language_screens.language_screen())
 
 
 async def choose_language(query: CallbackQuery, callback_data: cb.Language, session: AsyncSession,
@@ -31,10 +31,10 @@ async def choose_language(query: CallbackQuery, callback_data: cb.Language, sess
         return
     # The rest of this update speaks the new language.
     now = clock()
-    campaign = await ideas.current_campaign(session, now)
+    campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(callback_data.code):
-        await show(query, screens.main_menu(campaign, user.language, now),
-                   alert=screens.language_changed(callback_data.code))
+        await show(query, start_screens.main_menu(campaign, user.language, now),
+                   alert=language_screens.language_changed(callback_data.code))
 
 
 def create_router() -> Router:

@@ -4,9 +4,9 @@ resume before any send fails."""
 from aiogram import Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import residents
+from storage.db import AsyncSession
 
 
 async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:

@@ -12,13 +12,14 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain import proposals
+from bot.domain import proposals, texts
+from bot.domain.moderation import Renderer
 from bot.ui import callbacks as cb
-from bot.ui import proposal_screens as screens
+from bot.ui import proposals_screens as screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
@@ -64,7 +65,7 @@ async def pick_category(query: CallbackQuery, callback_data: cb.Proposal, state:
 
 async def receive_title(message: Message, state: FSMContext, session: AsyncSession, user: User,
                         clock: Callable[[], datetime]) -> None:
-    checked = proposals.check_title(message.text)
+    checked = texts.check_title(message.text)
     if checked.problem is not None:
         await message.answer(screens.text_problem(checked, "title"))
         return
@@ -79,7 +80,7 @@ async def receive_title(message: Message, state: FSMContext, session: AsyncSessi
 
 async def receive_body(message: Message, state: FSMContext, session: AsyncSession, user: User,
                        clock: Callable[[], datetime]) -> None:
-    checked = proposals.check_body(message.text)
+    checked = texts.check_body(message.text)
     if checked.problem is not None:
         await message.answer(screens.text_problem(checked, "body"))
         return
@@ -141,13 +142,13 @@ async def edit_step(query: CallbackQuery, callback_data: cb.Proposal, state: FSM
 
 
 async def send_proposal(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User,
-                        settings: Settings, clock: Callable[[], datetime]) -> None:
+                        settings: Settings, clock: Callable[[], datetime], bot_username: str,
+                        moderation_renderer: Renderer) -> None:
     if await state.get_state() != ProposalForm.preview.state:
         await query.answer(screens.step_out_of_date())
         return
     draft = await state.get_data()
-    me = await query.bot.me()
-    outcome = await proposals.send(session, user, draft, clock(), settings, me.username)
+    outcome = await proposals.send(session, user, draft, clock(), settings, bot_username, moderation_renderer)
     if outcome.refusal is not None:
         await show(query, screens.refusal(outcome.refusal, outcome.campaign, settings.max_pending_proposals))
         return

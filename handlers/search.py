@@ -8,27 +8,27 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import ideas
+from bot.domain import browse, search
 from bot.ui import callbacks as cb
-from bot.ui import screens
+from bot.ui import screens, search_screens
 from bot.ui.respond import show
+from storage.db import AsyncSession
 from storage.models import User
 
 
 async def search_button(query: CallbackQuery) -> None:
-    await show(query, screens.search_prompt())
+    await show(query, search_screens.search_prompt())
 
 
 async def search_text(message: Message, session: AsyncSession, user: User,
                       clock: Callable[[], datetime]) -> None:
-    campaign = await ideas.current_campaign(session, clock())
+    campaign = await browse.current_campaign(session, clock())
     if campaign is None:
         await show(message, screens.no_campaign())
         return
-    result = await ideas.search(session, campaign, message.text)
-    await show(message, screens.search_results_screen(result, user.language))
+    result = await search.search(session, campaign, message.text)
+    await show(message, search_screens.search_results_screen(result, user.language))
 
 
 def create_router() -> Router:

@@ -1,5 +1,6 @@
 """Subscriptions: /subscribe and "🔔 Subscriptions" (toggles, edited in place), the category sub-screen,
-/unsubscribe, the digest's "Unsubscribe" button, and opening an idea from a digest, news or card as a new
+/unsubscribe, the digest's "Unsubscribe" button, /notifications (news about my ideas, also an option of
+/subscribe) and its button under a notification, and opening an idea from a digest, news or card as a new
 message (the message it came from stays)."""
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain import ideas
+from bot.domain import browse
 from bot.domain import subscriptions as subs
+from bot.ui import browse_screens, screens
 from bot.ui import callbacks as cb
-from bot.ui import screens
-from bot.ui import subscription_screens as ss
+from bot.ui import subscriptions_screens as ss
+from bot.ui.callbacks import NotifyToggle, Subs
 from bot.ui.respond import show
-from bot.ui.subscription_screens import Subs
+from storage.db import AsyncSession
 from storage.models import User
 
 
@@ -78,18 +79,33 @@ async def stop_digest_button(query: CallbackQuery, session: AsyncSession, user: 
 
 
 async def open_as_new_message(query: CallbackQuery, callback_data: cb.IdeaAction, session: AsyncSession,
-                              user: User, clock: Callable[[], datetime]) -> None:
+                              user: User, clock: Callable[[], datetime], bot_username: str) -> None:
     now = clock()
-    card = await ideas.open_idea(session, callback_data.id, user.id, now)
+    card = await browse.open_idea(session, callback_data.id, user.id, now)
     if card is None:
         await query.answer(screens.idea_not_found().text, show_alert=True)
         return
     await query.answer()
-    me = await query.bot.me()
-    screen = screens.idea_card_screen(card, user.language, me.username, callback_data.part, callback_data.sort,
+    screen = browse_screens.idea_card_screen(card, user.language, bot_username, callback_data.part, callback_data.sort,
                                       callback_data.page, now)
     await query.bot.send_message(query.from_user.id, screen.text, reply_markup=screen.markup,
                                  disable_web_page_preview=True)
+
+
+async def notifications_command(message: Message, session: AsyncSession, user: User) -> None:
+    """/notifications: the switch of the news about my ideas (the same setting as its /subscribe option)."""
+    await show(message, ss.notifications_screen(await subs.status_notifications_on(session, user.id)))
+
+
+async def notifications_button(query: CallbackQuery, callback_data: NotifyToggle, session: AsyncSession,
+                               user: User) -> None:
+    on = bool(callback_data.on)
+    await subs.set_status_notifications(session, user.id, on)
+    if callback_data.src == "n" and not on:
+        # Under a notification: keep the message, say how to turn them back on.
+        await query.answer(ss.notifications_off_alert(), show_alert=True)
+        return
+    await show(query, ss.notifications_screen(on))
 
 
 def create_router() -> Router:
@@ -98,10 +114,12 @@ def create_router() -> Router:
     router.message.register(subscribe_command, Command("subscribe"), private)
     router.message.register(unsubscribe_command, Command("unsubscribe"), private)
     router.callback_query.register(settings_button, cb.Menu.filter(F.to == cb.MENU_SUBSCRIPTIONS))
-    router.callback_query.register(settings_button, Subs.filter(F.act == ss.SUB_HOME))
-    router.callback_query.register(option_button, Subs.filter((F.act == ss.SUB_OPTION) & F.opt.in_(subs.OPTIONS)))
-    router.callback_query.register(categories_button, Subs.filter(F.act == ss.SUB_CATEGORIES))
-    router.callback_query.register(category_button, Subs.filter(F.act == ss.SUB_CATEGORY))
-    router.callback_query.register(stop_digest_button, Subs.filter(F.act == ss.SUB_STOP_DIGEST))
+    router.callback_query.register(settings_button, Subs.filter(F.act == cb.SUB_HOME))
+    router.callback_query.register(option_button, Subs.filter((F.act == cb.SUB_OPTION) & F.opt.in_(subs.OPTIONS)))
+    router.callback_query.register(categories_button, Subs.filter(F.act == cb.SUB_CATEGORIES))
+    router.callback_query.register(category_button, Subs.filter(F.act == cb.SUB_CATEGORY))
+    router.callback_query.register(stop_digest_button, Subs.filter(F.act == cb.SUB_STOP_DIGEST))
     router.callback_query.register(open_as_new_message, cb.IdeaAction.filter(F.act == cb.ACT_OPEN_NEW))
+    router.message.register(notifications_command, Command("notifications"), private)
+    router.callback_query.register(notifications_button, NotifyToggle.filter())
     return router

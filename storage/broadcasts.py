@@ -13,20 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import String, cast, func, literal, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Broadcast, Idea, OutboxMessage, OutboxStatus, User, Vote
 from storage.outbox import BatchProgress, priority_of
+from storage.sql import insert_ignoring_conflicts
 
 AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters")
 _outbox = OutboxMessage.__table__
 _NO_SYNC = {"synchronize_session": False}
-
-
-def _dialect(session: AsyncSession):
-    return postgresql if session.bind.dialect.name == "postgresql" else sqlite
 
 
 def _recipients(kind: str, argument: str | int | None) -> list:
@@ -58,10 +54,9 @@ async def add_broadcast(session: AsyncSession, *, batch_id: str, moderator_id: i
                         now: datetime) -> Broadcast | None:
     """Insert the Broadcast row; None when one with this batch_id exists already (a double press)."""
     statement = (
-        _dialect(session).insert(Broadcast)
+        insert_ignoring_conflicts(session, Broadcast)
         .values(batch_id=batch_id, moderator_id=moderator_id, audience=audience, text=text, total=0,
                 summary_sent=False, created_at=now)
-        .on_conflict_do_nothing()
     )
     if (await session.exec(statement)).rowcount != 1:
         return None
@@ -97,7 +92,7 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, kind: 
     ).where(*_recipients(kind, argument)).order_by(User.id)
     columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at",
                "priority"]
-    statement = _dialect(session).insert(OutboxMessage).from_select(columns, rows).on_conflict_do_nothing()
+    statement = insert_ignoring_conflicts(session, OutboxMessage).from_select(columns, rows)
     return max((await session.exec(statement)).rowcount, 0)
 
 

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationState, utcnow
+from storage.sql import upsert
 
 
 async def load(session: AsyncSession, key: str) -> ConversationState | None:
@@ -22,8 +22,7 @@ async def save(session: AsyncSession, key: str, **values: Any) -> None:
     if "data" in values:
         values["data"] = json.dumps(values["data"], ensure_ascii=False)
     values["updated_at"] = utcnow()
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(ConversationState).values(key=key, **{"data": "{}", **values})
+    insert = upsert(session, ConversationState).values(key=key, **{"data": "{}", **values})
     await session.exec(insert.on_conflict_do_update(index_elements=["key"], set_=values))
     await session.commit()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select, type_coerce
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +21,7 @@ from storage.models import (
     Campaign,
     Category,
     CategoryInterest,
+    DigestIdea,
     Idea,
     IdeaStatus,
     JobRun,
@@ -31,7 +31,7 @@ from storage.models import (
     UTCDateTime,
     Vote,
 )
-from storage.outbox import enqueue_many
+from storage.sql import insert_ignoring_conflicts
 
 INSERT_CHUNK = 500  # rows per INSERT: 10 columns each, far below SQLite's 32,766 bound values
 
@@ -111,15 +111,30 @@ async def run_claimed_at(session: AsyncSession, kind: str, run_key: str) -> date
     return (await session.exec(query)).scalars().first()
 
 
-async def batch_markups(session: AsyncSession, batch_id: str, chat_ids: Sequence[int]) -> dict[int, str]:
-    """The keyboard (JSON) of each of these chats' message in a batch, for those that have one."""
-    found: dict[int, str] = {}
+async def record_listing(session: AsyncSession, week: str, language: str, idea_ids: Iterable[int]) -> None:
+    """The ideas the week's digest lists in a language (a repeat writes nothing). Not committed."""
+    rows = [{"week": week, "language": language, "idea_id": idea_id} for idea_id in sorted(set(idea_ids))]
+    if rows:
+        await session.exec(insert_ignoring_conflicts(session, DigestIdea).values(rows))
+
+
+async def listed_ideas(session: AsyncSession, week: str) -> dict[str, set[int]]:
+    """Language -> the ideas the week's digest lists in it."""
+    query = select(DigestIdea.language, DigestIdea.idea_id).where(DigestIdea.week == week)
+    listed: dict[str, set[int]] = {}
+    for language, idea_id in (await session.exec(query)).all():
+        listed.setdefault(language, set()).add(idea_id)
+    return listed
+
+
+async def batch_chat_ids(session: AsyncSession, batch_id: str, chat_ids: Sequence[int]) -> set[int]:
+    """Which of these chats were written a message of the batch."""
+    found: set[int] = set()
     ids = sorted(set(chat_ids))
     for start in range(0, len(ids), INSERT_CHUNK):
-        query = select(_outbox.c.chat_id, _outbox.c.reply_markup).where(
-            _outbox.c.batch_id == batch_id, _outbox.c.chat_id.in_(ids[start:start + INSERT_CHUNK]),
-            _outbox.c.reply_markup.is_not(None))
-        found.update({chat_id: markup for chat_id, markup in (await session.exec(query)).all()})
+        query = select(_outbox.c.chat_id).where(
+            _outbox.c.batch_id == batch_id, _outbox.c.chat_id.in_(ids[start:start + INSERT_CHUNK]))
+        found.update((await session.exec(query)).scalars().all())
     return found
 
 
@@ -213,21 +228,3 @@ async def ideas_with_categories(session: AsyncSession, idea_ids: Iterable[int]) 
         return {}
     query = select(Idea, Category).join(Category, Category.id == Idea.category_id).where(Idea.id.in_(ids))
     return {idea.id: (idea, category) for idea, category in (await session.exec(query)).all()}
-
-
-# ---------------------------------------------------------------- writing
-
-
-async def write_messages(
-    session: AsyncSession,
-    messages: Sequence[dict[str, Any]],
-    *,
-    kind: str,
-    batch_id: str,
-    not_before: datetime | None = None,
-) -> int:
-    """Add outbox rows of one batch; a row whose dedupe_key exists already is skipped. Each message: chat_id,
-    text, reply_markup (a dict or None), dedupe_key. Returns how many were added. Not committed."""
-    batch = [{**message, "kind": kind, "batch_id": batch_id} for message in messages]
-    return await enqueue_many(session, batch, not_before=not_before)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import and_, func
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -118,3 +119,9 @@ async def most_supported(session: AsyncSession, campaign_id: int, limit: int) ->
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+def show_supporters_count(idea: Idea, count: int) -> None:
+    """Put a count just written by a vote on the loaded idea, as loaded state, not as a change: a later flush
+    of this session must never write an absolute count over a concurrent vote."""
+    set_committed_value(idea, "supporters_count", count)

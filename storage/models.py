@@ -282,6 +282,17 @@ class JobRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 
 
+class DigestIdea(SQLModel, table=True):
+    """An idea a weekly digest listed, per week and language, recorded when the digest is written: the personal
+    news of the same week leaves out what the digest already showed a resident."""
+
+    __tablename__ = "digest_idea"
+
+    week: str = Field(primary_key=True, max_length=16)  # the digest's run key, "2026-W48"
+    language: str = Field(primary_key=True, max_length=8)
+    idea_id: int = Field(sa_column=Column(Integer, ForeignKey("idea.id", ondelete="CASCADE"), primary_key=True))
+
+
 class Broadcast(SQLModel, table=True):
     """A moderator's announcement: its audience and the outbox batch that delivers it."""
 

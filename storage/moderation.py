@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, literal, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,13 +28,10 @@ from storage.models import (
     Vote,
     utcnow,
 )
+from storage.sql import insert_ignoring_conflicts
 
 # Core updates here never touch the session's objects; the domain re-reads what it shows.
 _NO_SYNC = {"synchronize_session": False}
-
-
-def _dialect(session: AsyncSession):
-    return postgresql if session.bind.dialect.name == "postgresql" else sqlite
 
 
 # ------------------------------------------------------------------ reading
@@ -196,9 +192,8 @@ async def move_votes(session: AsyncSession, from_idea_id: int, to_idea_id: int) 
         select(literal(to_idea_id), Vote.user_id, Vote.created_at).where(Vote.idea_id == from_idea_id)
     )
     insert = (
-        _dialect(session).insert(Vote)
+        insert_ignoring_conflicts(session, Vote)
         .from_select(["idea_id", "user_id", "created_at"], moved)
-        .on_conflict_do_nothing()
     )
     added = (await session.exec(insert)).rowcount
     await session.exec(delete(Vote).where(Vote.idea_id == from_idea_id).execution_options(**_NO_SYNC))
@@ -234,8 +229,7 @@ async def resolve_reports(session: AsyncSession, idea_id: int) -> int:
 async def ensure_user(session: AsyncSession, user_id: int, language: str) -> None:
     """Create the resident row if they never wrote to the bot (a ban can come first)."""
     statement = (
-        _dialect(session).insert(User).values(id=user_id, language=language, created_at=utcnow())
-        .on_conflict_do_nothing()
+        insert_ignoring_conflicts(session, User).values(id=user_id, language=language, created_at=utcnow())
     )
     await session.exec(statement)
 

@@ -36,10 +36,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.sql import insert_ignoring_conflicts
 from storage.users import set_reachable
 
 PENDING, SENDING, SENT = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value
@@ -84,8 +84,7 @@ async def enqueue(
         "not_before": not_before or utcnow(),
         "created_at": utcnow(),
     }
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(OutboxMessage).values(**values).on_conflict_do_nothing()
+    statement = insert_ignoring_conflicts(session, OutboxMessage).values(**values)
     result = await session.exec(statement)
     return result.rowcount == 1
 
@@ -154,10 +153,9 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
         }
         for message in messages
     ]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     written = 0
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = dialect.insert(_outbox).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing()
+        statement = insert_ignoring_conflicts(session, _outbox).values(rows[start:start + INSERT_CHUNK])
         result = await session.exec(statement)
         written += result.rowcount
     return written

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Idea, Report
+from storage.sql import insert_ignoring_conflicts
 
 
 async def add_report(session: AsyncSession, idea_id: int, user_id: int, reason: str, now: datetime) -> bool:
     """False when this resident reported this idea before (one report each counts)."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(Report).values(idea_id=idea_id, user_id=user_id, reason=reason, created_at=now)
-    return (await session.exec(insert.on_conflict_do_nothing())).rowcount == 1
+    insert = insert_ignoring_conflicts(session, Report).values(idea_id=idea_id, user_id=user_id, reason=reason,
+                                                               created_at=now)
+    return (await session.exec(insert)).rowcount == 1
 
 
 async def count_open_reports(session: AsyncSession, idea_id: int) -> int:

@@ -20,19 +20,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import JobRun, SchedulerLease, utcnow
+from storage.sql import insert_ignoring_conflicts, upsert
 
 SCHEDULER_LEASE = "scheduler"
 
 _lease = SchedulerLease.__table__
 _job_run = JobRun.__table__
-
-
-def _dialect(session: AsyncSession):
-    return postgresql if session.bind.dialect.name == "postgresql" else sqlite
 
 
 # ---------------------------------------------------------------- the lease
@@ -44,7 +40,7 @@ async def acquire_lease(
     """Take or extend the lease until now + ttl. True when it is ours now: the row was missing, expired or
     already ours. Commits."""
     now = now or utcnow()
-    insert = _dialect(session).insert(_lease).values(name=name, holder=holder, expires_at=now + ttl)
+    insert = upsert(session, _lease).values(name=name, holder=holder, expires_at=now + ttl)
     statement = insert.on_conflict_do_update(
         index_elements=[_lease.c.name],
         set_={"holder": insert.excluded.holder, "expires_at": insert.excluded.expires_at},
@@ -93,9 +89,8 @@ async def claim_run(session: AsyncSession, kind: str, run_key: str, *, now: date
     """Record that the run (kind, run_key) happens; False when it was claimed before. NOT committed: commit
     it in the same transaction as the messages the run writes."""
     statement = (
-        _dialect(session).insert(_job_run)
+        insert_ignoring_conflicts(session, _job_run)
         .values(kind=kind, run_key=run_key, created_at=now or utcnow())
-        .on_conflict_do_nothing()
     )
     result = await session.exec(statement)
     return result.rowcount == 1

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Category, CategoryInterest, User
+from storage.sql import insert_ignoring_conflicts
 
 # The resident's columns a subscription toggle may change.
 OPTION_COLUMNS = ("subscribed", "reminders", "notify_status")
@@ -65,9 +65,8 @@ async def chosen_category_ids(session: AsyncSession, user_id: int, campaign_id: 
 
 async def add_interest(session: AsyncSession, user_id: int, category_id: int) -> bool:
     """True when added (False: it was there already; a double tap)."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CategoryInterest).values(user_id=user_id, category_id=category_id)
-    result = await session.exec(statement.on_conflict_do_nothing())
+    statement = insert_ignoring_conflicts(session, CategoryInterest).values(user_id=user_id, category_id=category_id)
+    result = await session.exec(statement)
     return result.rowcount == 1
 
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
 from storage.models import Idea, Vote
+from storage.sql import insert_ignoring_conflicts
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, **values):
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(Vote).values(**values).on_conflict_do_nothing()
+    return insert_ignoring_conflicts(session, Vote).values(**values)
 
 
 async def _shift_count(session: AsyncSession, idea_id: int, delta: int, *, only_public: bool = False) -> int | None:

@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.broadcast_jobs import broadcast_summaries
 from bot.config import Settings
 from bot.domain import broadcasts as bc
+from bot.domain.texts import check_broadcast
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
+from bot.jobs import broadcast_summaries
+from handlers.moderation_args import parse_idea_id
 from storage import outbox
 from storage.models import AuditEntry, Broadcast, Idea, OutboxMessage, User, Vote, utcnow
 from tests.conftest import CAMPAIGN_OPEN, load_example
@@ -131,16 +133,16 @@ def test_audience_codes_round_trip_and_forged_ones_are_refused():
         assert len(audience.code) <= 32
     for forged in ("", "lang:de", "idea:0", "idea:-1", "idea:99999999999", "idea:x", "everyone", None):
         assert bc.parse_audience(forged) is None
-    assert bc.parse_idea_number(" #12 ") == 12 and bc.parse_idea_number("12 13") is None
+    assert parse_idea_id(" #12 ") == 12 and parse_idea_id("12 13") is None
 
 
 def test_the_text_is_shown_literally_and_limited():
     assert bc.message_html("<b>1 & 2</b>") == "&lt;b&gt;1 &amp; 2&lt;/b&gt;"
-    assert bc.check_text("  \n ").problem == "empty"
-    assert bc.check_text("ā" * 3500).problem is None
-    assert bc.check_text("ā" * 3501).problem == "too_long"
-    assert bc.check_text("😀" * 1751).problem == "too_long"  # Telegram counts UTF-16 units: 3,502
-    assert bc.check_text("\n  Sveiki!  \n").text == "Sveiki!"
+    assert check_broadcast("  \n ").problem == "empty"
+    assert check_broadcast("ā" * 3500).problem is None
+    assert check_broadcast("ā" * 3501).problem == "too_long"
+    assert check_broadcast("😀" * 1751).problem == "too_long"  # Telegram counts UTF-16 units: 3,502
+    assert check_broadcast("\n  Sveiki!  \n").text == "Sveiki!"
 
 
 # ------------------------------------------------------------------ sending

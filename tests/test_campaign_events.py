@@ -24,8 +24,8 @@ from bot.domain import campaign_events as events
 from bot.domain.campaign_events import EventKind, Results, campaign_tick, closing_moment, plan_events, quiet_until
 from bot.domain.localized import localized
 from bot.i18n import create_i18n, fmt_datetime
-from bot.ui.campaign_event_screens import CAPTION_LIMIT, CampaignEventRenderer, results_text, visible_length
-from bot.ui.text import MESSAGE_LIMIT, escape
+from bot.ui.campaign_events_screens import CAPTION_LIMIT, CampaignEventRenderer, results_text
+from bot.ui.text import MESSAGE_LIMIT, escape, visible_length
 from storage import votes as vote_store
 from storage.campaign_events import Totals
 from storage.db import SessionFactory

@@ -30,7 +30,7 @@ from storage import outbox
 from storage.db import SessionFactory, create_engine, migrate, session_factory
 from storage.models import OutboxMessage, User, utcnow
 from storage.users import set_reachable
-from tests.conftest import TEST_TOKEN, _postgres_database
+from tests.conftest import TEST_TOKEN, _postgres_database, eventually
 from tests.fake_telegram import FakeTelegram
 
 FAST_RETRY = outbox.RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2)
@@ -82,14 +82,18 @@ async def by_text(sessions: SessionFactory) -> dict[str, OutboxMessage]:
     return {row.text: row for row in await rows(sessions)}
 
 
-async def deliver_everything(sender: Sender, sessions: SessionFactory, timeout: float = 10) -> Counter:  # noqa: ASYNC109
+async def deliver_everything(sender: Sender, sessions: SessionFactory) -> Counter:
     """Run the sender until no row waits (retries included; rows scheduled for an hour later aside)."""
     counts: Counter = Counter()
     soon = utcnow() + timedelta(minutes=1)
-    async with asyncio.timeout(timeout):
-        while any(row.status == outbox.PENDING and row.not_before < soon for row in await rows(sessions)):
-            counts += await sender.run_once()
-            await asyncio.sleep(0.02)
+
+    async def nothing_waits() -> bool:
+        if any(row.status == outbox.PENDING and row.not_before < soon for row in await rows(sessions)):
+            counts.update(await sender.run_once())
+            return False
+        return True
+
+    await eventually(nothing_waits, what="every message delivered", interval=0.02)
     return counts
 
 
@@ -137,22 +141,26 @@ async def test_every_message_delivered_once_in_order_per_chat(sessions, fake_tel
 async def test_flood_control_pauses_the_whole_sender(sessions, fake_telegram, bot):
     chats = [601, 602, 603, 604]
     await add_residents(sessions, fake_telegram, chats)
-    await enqueue_all(sessions, [(601, "first to 601"), (601, "second to 601")] + [(c, f"to {c}") for c in chats[1:]])
+    await enqueue_all(sessions, [(601, "first to 601"), (601, "second to 601")])
     fake_telegram.fail_next("sendMessage", 429, retry_after=1, chat_id=601)
 
-    await deliver_everything(quick_sender(bot, sessions, rate_per_second=20), sessions)
+    delivering = asyncio.create_task(deliver_everything(quick_sender(bot, sessions, rate_per_second=20), sessions))
+    # The sender pauses before it records the refusal; messages to other chats due from then on wait as well.
+    await eventually(lambda: _was_refused(sessions, "first to 601"), what="the 429 was recorded")
+    await enqueue_all(sessions, [(c, f"to {c}") for c in chats[1:]])
+    await delivering
 
     calls = fake_telegram.calls("sendMessage")
     (flood,) = [call for call in calls if call.error_code == 429]
-    # Nothing went to Telegram until retry_after passed, but a request that left with the refused one (a burst
-    # of two: the answer comes within milliseconds on localhost).
-    assert not [call for call in calls if flood.at + 0.05 < call.at < flood.at + 0.98]
-    retried = [call for call in calls if call.chat_id == 601 and call.ok]
-    assert retried[0].at - flood.at >= 0.98
+    assert all(call.at - flood.at >= 0.98 for call in calls if call is not flood)  # nothing until retry_after
     assert chat_texts(fake_telegram, 601) == ["first to 601", "second to 601"]
     assert set(delivered_texts(fake_telegram).values()) == {1} and len(delivered_texts(fake_telegram)) == 5
     first = (await by_text(sessions))["first to 601"]
     assert (first.status, first.attempts) == ("sent", 1)  # a 429 is not the message's fault: not counted
+
+
+async def _was_refused(sessions: SessionFactory, text: str) -> bool:
+    return "Too Many Requests" in ((await by_text(sessions))[text].last_error or "")
 
 
 async def test_server_errors_are_retried_then_delivered(sessions, fake_telegram, bot):
@@ -265,9 +273,7 @@ async def test_start_sender_delivers_until_stopped(sqlite_sessions, fake_telegra
     task, stop = start_sender(bot, sqlite_sessions, settings)
     try:
         await enqueue_all(sqlite_sessions, [(1301, "while running"), (1302, "and another")])
-        async with asyncio.timeout(5):
-            while len(delivered_texts(fake_telegram)) < 2:  # noqa: ASYNC110 - the fake offers no event for it
-                await asyncio.sleep(0.02)
+        await eventually(lambda: len(delivered_texts(fake_telegram)) == 2, what="both messages delivered")
     finally:
         await stop_sender(task, stop)
     assert task.done() and not task.cancelled()
@@ -335,7 +341,7 @@ async def test_a_burst_is_paced_under_telegrams_limits(sqlite_sessions, fake_tel
     fake_telegram.enable_rate_limits(per_chat_per_second=1, global_per_second=30)
 
     started = time.monotonic()
-    counts = await deliver_everything(Sender(bot, sessions, rate_per_second=25), sessions, timeout=15)
+    counts = await deliver_everything(Sender(bot, sessions, rate_per_second=25), sessions)
     elapsed = time.monotonic() - started
 
     calls = fake_telegram.calls("sendMessage")
@@ -345,7 +351,7 @@ async def test_a_burst_is_paced_under_telegrams_limits(sqlite_sessions, fake_tel
     achieved = (len(times) - 1) / (max(times) - min(times))
     print(f"\n125 messages in {elapsed:.2f} s: {achieved:.1f}/s overall, busiest second {busiest_second(times)}")
     assert achieved < 27 and busiest_second(times) < 30
-    assert 4.0 < elapsed < 8.0  # 125 at 25/s, less the initial burst
+    assert elapsed > 4.0  # 125 at 25/s, less the initial burst (how fast it gets there: benchmarks/)
     for chat in [*residents, busy]:
         chat_times = sorted(call.at for call in calls if call.chat_id == chat)
         assert all(later - earlier >= 0.99 for earlier, later in itertools.pairwise(chat_times))
@@ -368,6 +374,7 @@ async def main():
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     bot = Bot(os.environ["BOT_TOKEN"], session=session, default=DefaultBotProperties(parse_mode="HTML"))
     sessions = session_factory(create_engine(database_url))
+    print("ready", flush=True)
     await Sender(bot, sessions, rate_per_second=20, max_in_flight=int(max_in_flight)).run_once()
 
 asyncio.run(main())
@@ -382,28 +389,34 @@ async def test_kill_9_mid_digest_never_sends_twice(tmp_path, fake_telegram, bot)
     chats = list(range(4001, 4031))
     await add_residents(sessions, fake_telegram, chats)
     await enqueue_all(sessions, [(chat, f"digest {n} to {chat}") for n in range(2) for chat in chats])
-    # Slow answers for a while, so the kill lands with requests in flight.
-    fake_telegram.delay_next("sendMessage", 0.3, times=24)
+    # Eight messages are answered; the next ones stay unanswered until the kill, so it lands mid-digest with
+    # every request slot taken, however fast the worker runs.
     max_in_flight = 4
+    fake_telegram.hold("sendMessage", after=8)
 
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-c", WORKER, url, fake_telegram.base_url, str(max_in_flight),
         cwd=PROJECT_ROOT, env={**os.environ, "BOT_TOKEN": TEST_TOKEN},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(20):
-        while len(fake_telegram.calls("sendMessage")) < 12:
-            await asyncio.sleep(0.005)
-            assert worker.returncode is None, (await worker.stderr.read()).decode()
-    os.kill(worker.pid, signal.SIGKILL)
-    await worker.wait()
+    try:
+        # Generous: the worker imports aiogram first, seconds of CPU (10-20 s of time on a loaded machine).
+        ready = await asyncio.wait_for(worker.stdout.readline(), 90)
+        assert ready == b"ready\n", (await worker.stderr.read()).decode()
+        await eventually(lambda: fake_telegram.held == max_in_flight or worker.returncode is not None,
+                         what=f"the worker has {max_in_flight} requests in flight")
+        assert worker.returncode is None, (await worker.stderr.read()).decode()
+    finally:
+        if worker.returncode is None:
+            os.kill(worker.pid, signal.SIGKILL)
+        await worker.wait()
+    fake_telegram.release()
     await fake_telegram.wait_idle(quiet=0.1)  # the requests in flight at the kill complete at "Telegram"
 
     at_kill = await rows(sessions)
     sending_at_kill = {row.text for row in at_kill if row.status == "sending"}
     sent_at_kill = {row.text for row in at_kill if row.status == "sent"}
-    assert 0 < len(sent_at_kill) < len(at_kill), "the kill should land mid-digest"
-    assert len(sending_at_kill) <= max_in_flight
+    assert (len(sent_at_kill), len(sending_at_kill)) == (8, max_in_flight)
 
     await deliver_everything(Sender(bot, sessions, rate_per_second=50, chat_interval=0.2), sessions)
     await engine.dispose()

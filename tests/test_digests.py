@@ -16,14 +16,16 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import digest_jobs
+from bot import jobs
 from bot.config import Settings
 from bot.domain import digests as dg
+from bot.domain.outgoing import Outgoing
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.ui import callbacks as cb
 from bot.ui import screens
-from bot.ui.digest_screens import DigestScreens, listed_idea_ids
+from bot.ui.digests_screens import DigestScreens
+from storage import digests as digest_store
 from storage.models import (
     Campaign,
     Category,
@@ -150,14 +152,12 @@ def test_a_week_without_new_ideas_or_changes_is_empty_even_with_top_ideas():
     assert not dg.select_sections([], [_idea(1, 5)], [(_change(1, S.INCLUDED), _idea(1, 5))]).empty
 
 
-def test_the_digest_buttons_are_read_back():
-    markup = {"inline_keyboard": [
-        [{"text": "1", "callback_data": cb.IdeaAction(act=cb.ACT_OPEN_NEW, id=7).pack()}],
-        [{"text": "x", "callback_data": cb.IdeaAction(act=cb.ACT_OPEN, id=8).pack()}],
-        [{"text": "u", "callback_data": "sb:ud::0:0"}],
-        [{"text": "bad", "callback_data": "i:n:notanumber"}],
-    ]}
-    assert listed_idea_ids(markup) == {7}
+def test_the_listed_ideas_are_those_within_the_limit_of_each_section():
+    new = [_idea(i) for i in range(1, 4)]
+    changes = [(_change(i, S.UNDER_REVIEW), _idea(i)) for i in range(30, 33)]
+    sections = dg.select_sections(new, [_idea(20, 9)], changes)
+    assert sections.listed_ids(2) == {1, 2, 20, 30, 31}
+    assert sections.listed_ids(0) == frozenset()
 
 
 # ------------------------------------------------------------------ the database
@@ -270,8 +270,29 @@ class CountingRenderer:
         self.calls.append(("card", idea.id, language))
         return self.screens.new_idea_card(idea, category, language)
 
-    def listed_idea_ids(self, markup):
-        return self.screens.listed_idea_ids(markup)
+
+
+async def preview(sessions, language: str, now: datetime = NOW) -> Outgoing | None:
+    """The digest as /digest preview shows it (the domain's next digest, the job's screens)."""
+    async with sessions() as session:
+        digest = await dg.next_digest(session, now, SETTINGS.tz)
+    return None if digest is None else DigestScreens(create_i18n()).digest(digest, language).out
+
+
+def opened_ideas(row: OutboxMessage) -> set[int]:
+    """The ideas a written message has "open" buttons for."""
+    buttons = [button for line in json.loads(row.reply_markup)["inline_keyboard"] for button in line]
+    return {cb.IdeaAction.unpack(button["callback_data"]).id for button in buttons
+            if button["callback_data"].startswith("i:")}
+
+
+async def test_the_digest_records_the_ideas_it_lists_in_each_language(db):
+    await jobs.weekly_digest(context(db))
+    async with db() as session:
+        listed = await digest_store.listed_ideas(session, WEEK)
+    assert sorted(listed) == ["en", "lv", "ru"]
+    for row in await outbox_rows(db, "digest"):
+        assert opened_ideas(row) in listed.values()
 
 
 async def outbox_rows(sessions, kind: str | None = None) -> list[OutboxMessage]:
@@ -284,7 +305,7 @@ async def outbox_rows(sessions, kind: str | None = None) -> list[OutboxMessage]:
 
 async def test_the_digest_goes_once_to_each_reachable_subscriber_rendered_once_per_language(db):
     renderer = CountingRenderer()
-    assert await digest_jobs.weekly_digest(context(db), renderer=renderer) == 4
+    assert await jobs.weekly_digest(context(db), renderer=renderer) == 4
     rows = await outbox_rows(db, "digest")
     assert [row.chat_id for row in rows] == [101, 102, 103, 104]  # not the unreachable, banned or unsubscribed
     assert sorted(renderer.calls) == [("digest", "en"), ("digest", "lv"), ("digest", "ru")]
@@ -292,7 +313,7 @@ async def test_the_digest_goes_once_to_each_reachable_subscriber_rendered_once_p
     assert {row.batch_id for row in rows} == {f"digest:{WEEK}"}
     assert rows[1].text == rows[2].text  # both Russian readers share one text
     # Run again (a second trigger, another process): nothing more.
-    assert await digest_jobs.weekly_digest(context(db), renderer=renderer) == 0
+    assert await jobs.weekly_digest(context(db), renderer=renderer) == 0
     assert len(await outbox_rows(db, "digest")) == 4 and len(renderer.calls) == 3
     async with db() as session:
         runs = (await session.exec(select(JobRun))).all()
@@ -300,7 +321,7 @@ async def test_the_digest_goes_once_to_each_reachable_subscriber_rendered_once_p
 
 
 async def test_two_digest_runs_at_once_write_each_message_once(db):
-    results = await asyncio.gather(*(digest_jobs.weekly_digest(context(db)) for _ in range(3)))
+    results = await asyncio.gather(*(jobs.weekly_digest(context(db)) for _ in range(3)))
     assert sorted(results) == [0, 0, 4]
     rows = await outbox_rows(db, "digest")
     assert sorted(row.chat_id for row in rows) == [101, 102, 103, 104]
@@ -308,7 +329,7 @@ async def test_two_digest_runs_at_once_write_each_message_once(db):
 
 async def test_the_digest_sections_newest_first_with_statuses_and_days_left(db):
     ids = db.data.ids
-    await digest_jobs.weekly_digest(context(db))
+    await jobs.weekly_digest(context(db))
     latvian = next(row for row in await outbox_rows(db, "digest") if row.chat_id == 101)
     text = latvian.text
     new_at, top_at, changed_at = (text.index(t("lv", header)) for header in (
@@ -349,17 +370,17 @@ async def test_the_digest_sections_newest_first_with_statuses_and_days_left(db):
 
 async def test_a_week_with_nothing_new_sends_no_digest_but_is_decided(db):
     quiet_week = NOW + timedelta(days=21)  # 21 Dec: the campaign closed yesterday, nothing happened since
-    assert await digest_jobs.weekly_digest(context(db, quiet_week)) == 0
+    assert await jobs.weekly_digest(context(db, quiet_week)) == 0
     assert await outbox_rows(db, "digest") == []
     async with db() as session:
         runs = (await session.exec(select(JobRun.run_key))).all()
     assert runs == ["2026-W52"]
-    assert await digest_jobs.render_weekly_digest(context(db, quiet_week), "lv") == ("", None)
+    assert await preview(db, "lv", quiet_week) is None
 
 
 async def test_no_campaign_within_the_week_no_digest_and_no_claim(db):
     later = riga(2027, 2, 1, 10)
-    assert await digest_jobs.weekly_digest(context(db, later)) == 0
+    assert await jobs.weekly_digest(context(db, later)) == 0
     async with db() as session:
         assert (await session.exec(select(JobRun))).all() == []
 
@@ -371,19 +392,20 @@ async def test_a_closed_campaign_gets_one_last_digest_within_a_week(db):
         session.add(StatusChange(idea_id=ids["review"], status=S.INCLUDED, created_at=riga(2026, 12, 21)))
         await session.exec(update(Idea).where(Idea.id == ids["review"]).values(status=S.INCLUDED))
         await session.commit()
-    assert await digest_jobs.weekly_digest(context(db, closed)) == 4
+    assert await jobs.weekly_digest(context(db, closed)) == 4
     text = next(row.text for row in await outbox_rows(db, "digest") if row.chat_id == 104)
     assert "Voting closed" in text and "included in the action plan" in text
 
 
 async def test_a_digest_written_at_night_waits_for_the_morning(db):
     night = riga(2026, 11, 30, 23)
-    assert await digest_jobs.weekly_digest(context(db, night)) == 4
+    assert await jobs.weekly_digest(context(db, night)) == 4
     assert {row.not_before for row in await outbox_rows(db, "digest")} == {riga(2026, 12, 1, 8)}
 
 
 async def test_preview_renders_without_writing(db):
-    text, markup = await digest_jobs.render_weekly_digest(context(db), "ru")
+    out = await preview(db, "ru")
+    text, markup = out.text, out.markup
     assert t("ru", "🆕 <b>New ideas</b>") in text and markup["inline_keyboard"][-1][0]["text"] == t(
         "ru", "🔕 Unsubscribe")
     assert await outbox_rows(db) == []
@@ -394,8 +416,13 @@ async def test_long_titles_still_fit_one_message(db):
         await session.exec(update(Idea).values(title_lv="Ā👍" * 150))
         await session.exec(update(StatusChange).values(note="Piezīme " * 60))
         await session.commit()
-    text, _markup = await digest_jobs.render_weekly_digest(context(db), "lv")
+    text = (await preview(db, "lv")).text
     assert 0 < len(text.encode("utf-16-le")) // 2 <= 4096
+    await jobs.weekly_digest(context(db))
+    async with db() as session:
+        listed = await digest_store.listed_ideas(session, WEEK)
+    [row] = [row for row in await outbox_rows(db, "digest") if row.chat_id == 101]  # a Latvian reader
+    assert listed["lv"] == opened_ideas(row) and listed["lv"] <= listed["ru"]  # what fitted
 
 
 # ------------------------------------------------------------------ personal news
@@ -403,9 +430,9 @@ async def test_long_titles_still_fit_one_message(db):
 async def test_personal_news_after_the_digest_does_not_repeat_it(db):
     ids = db.data.ids
     renderer = CountingRenderer()
-    await digest_jobs.weekly_digest(context(db))
+    await jobs.weekly_digest(context(db))
     news_time = NOW + timedelta(hours=1)
-    assert await digest_jobs.personal_news(context(db, news_time), renderer=renderer) == 2
+    assert await jobs.personal_news(context(db, news_time), renderer=renderer) == 2
     rows = {row.chat_id: row for row in await outbox_rows(db, "news")}
     # 101 got the digest, which showed both of their ideas' changes; NO_NEWS turned news off; UNREACHABLE blocked.
     assert set(rows) == {NEWS_READER, AUTHOR}
@@ -423,31 +450,31 @@ async def test_personal_news_after_the_digest_does_not_repeat_it(db):
     assert "included" in reader_text and "Saistību &lt;3&gt; &amp; plāns" in reader_text
     assert sorted(renderer.calls) == [("news", "lv"), ("news", "lv")]
     # Once a week.
-    assert await digest_jobs.personal_news(context(db, news_time + timedelta(days=2))) == 0
+    assert await jobs.personal_news(context(db, news_time + timedelta(days=2))) == 0
     assert len(await outbox_rows(db, "news")) == 2
 
 
 async def test_personal_news_tells_a_change_that_came_after_the_digest(db):
     ids = db.data.ids
-    await digest_jobs.weekly_digest(context(db))
+    await jobs.weekly_digest(context(db))
     news_time = NOW + timedelta(hours=1)
     async with db() as session:  # between the digest and the news, the idea under review is included
         session.add(StatusChange(idea_id=ids["review"], status=S.INCLUDED, created_at=NOW + timedelta(minutes=30)))
         await session.exec(update(Idea).where(Idea.id == ids["review"]).values(status=S.INCLUDED))
         await session.commit()
-    await digest_jobs.personal_news(context(db, news_time))
+    await jobs.personal_news(context(db, news_time))
     rows = {row.chat_id: row for row in await outbox_rows(db, "news")}
     assert "review &lt;" in rows[101].text and "included &lt;" not in rows[101].text  # only the new change
 
 
 async def test_personal_news_without_a_digest_tells_everything(db):
-    assert await digest_jobs.personal_news(context(db)) == 3
+    assert await jobs.personal_news(context(db)) == 3
     rows = {row.chat_id for row in await outbox_rows(db, "news")}
     assert rows == {101, NEWS_READER, AUTHOR}
 
 
 async def test_personal_news_runs_once_even_concurrently(db):
-    results = await asyncio.gather(*(digest_jobs.personal_news(context(db)) for _ in range(3)))
+    results = await asyncio.gather(*(jobs.personal_news(context(db)) for _ in range(3)))
     assert sorted(results) == [0, 0, 3]
 
 
@@ -492,7 +519,7 @@ async def cards_of(sessions, user_id: int) -> list[int]:
 async def test_new_idea_cards_respect_the_daily_cap_and_go_once(cards_db):
     data = cards_db.data
     renderer = CountingRenderer()
-    written = await digest_jobs.new_idea_cards(context(cards_db, CARD_NOW, CARD_SETTINGS), renderer=renderer)
+    written = await jobs.new_idea_cards(context(cards_db, CARD_NOW, CARD_SETTINGS), renderer=renderer)
     # Oldest first, at most 3 a day each. AUTHOR's own new proposal (category A, published 27 Nov) is not sent to
     # them; the banned resident gets nothing; the supporter does not get the idea they support.
     assert await cards_of(cards_db, CHOOSER) == [data.ids["new_imported"], data.ids["new_proposal"], data.fresh[0]]
@@ -511,9 +538,9 @@ async def test_new_idea_cards_respect_the_daily_cap_and_go_once(cards_db):
 
     # Later the same day: the cap is reached, nothing more; the next morning the rest comes.
     later = CARD_NOW + timedelta(hours=3)
-    assert await digest_jobs.new_idea_cards(context(cards_db, later, CARD_SETTINGS)) == 0
+    assert await jobs.new_idea_cards(context(cards_db, later, CARD_SETTINGS)) == 0
     next_morning = riga(2026, 11, 28, 8, 0)
-    assert await digest_jobs.new_idea_cards(context(cards_db, next_morning, CARD_SETTINGS)) > 0
+    assert await jobs.new_idea_cards(context(cards_db, next_morning, CARD_SETTINGS)) > 0
     assert await cards_of(cards_db, CHOOSER) == [data.ids["new_imported"], data.ids["new_proposal"], *data.fresh[:4]]
     everything = await outbox_rows(cards_db, "new_idea")
     assert len({row.dedupe_key for row in everything}) == len(everything)
@@ -522,24 +549,24 @@ async def test_new_idea_cards_respect_the_daily_cap_and_go_once(cards_db):
 async def test_no_new_idea_cards_at_night_the_morning_catches_up(cards_db):
     settings = CARD_SETTINGS
     for night in (riga(2026, 11, 27, 22, 0), riga(2026, 11, 28, 3, 0), riga(2026, 11, 28, 7, 59)):
-        assert await digest_jobs.new_idea_cards(context(cards_db, night, settings)) == 0
+        assert await jobs.new_idea_cards(context(cards_db, night, settings)) == 0
     assert await outbox_rows(cards_db, "new_idea") == []
-    assert await digest_jobs.new_idea_cards(context(cards_db, riga(2026, 11, 28, 8, 0), settings)) == 9
+    assert await jobs.new_idea_cards(context(cards_db, riga(2026, 11, 28, 8, 0), settings)) == 9
 
 
 async def test_concurrent_card_runs_write_each_card_once(cards_db):
     ctx = context(cards_db, CARD_NOW, CARD_SETTINGS)
-    results = await asyncio.gather(*(digest_jobs.new_idea_cards(ctx) for _ in range(3)))
+    results = await asyncio.gather(*(jobs.new_idea_cards(ctx) for _ in range(3)))
     assert sum(results) == 9
     assert len(await outbox_rows(cards_db, "new_idea")) == 9
 
 
 async def test_no_cards_once_voting_closed_or_for_ideas_published_before_it_opened(cards_db):
     closed = riga(2026, 12, 21, 10)
-    assert await digest_jobs.new_idea_cards(context(cards_db, closed, CARD_SETTINGS)) == 0
+    assert await jobs.new_idea_cards(context(cards_db, closed, CARD_SETTINGS)) == 0
     async with cards_db() as session:  # the campaign opens at noon: ideas loaded before are not "new"
         await session.exec(update(Campaign).values(starts_at=riga(2026, 11, 27, 12)))
         await session.commit()
-    assert await digest_jobs.new_idea_cards(context(cards_db, CARD_NOW, CARD_SETTINGS)) == 3
+    assert await jobs.new_idea_cards(context(cards_db, CARD_NOW, CARD_SETTINGS)) == 3
     assert {card for user_id in (CHOOSER, SUPPORTER_CHOOSER, AUTHOR) for card in await cards_of(cards_db, user_id)} \
         == {cards_db.data.fresh[4]}

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.campaigns import collect_stats
-from bot.ui import moderation_screens as ms
+from bot.ui import callbacks as cb
 from storage.models import AuditEntry, Category, Idea, IdeaStatus, OutboxMessage, StatusChange, User, Vote
 from storage.users import get_or_create_user
 from tests.conftest import App, load_example
@@ -342,11 +342,12 @@ async def test_the_deep_link_opens_the_card_for_moderators_only(mod_app):
 
 
 async def test_new_proposals_are_posted_to_each_admin_when_there_is_no_moderators_chat(mod_app):
-    from bot.domain.moderation import announce_proposal
+    from bot.domain.announcements import announce_proposal
 
     idea_id = await proposal(mod_app, 4001)
     async with mod_app.sessions() as session:
-        await announce_proposal(session, idea_id, mod_app.settings, "manabalss_test_bot")
+        await announce_proposal(session, idea_id, mod_app.settings, "manabalss_test_bot",
+                                mod_app.dp["moderation_renderer"])
         await session.commit()
     posts = await outbox(mod_app, "moderation")
     assert sorted(post.chat_id for post in posts) == [ADMIN, SECOND_ADMIN]
@@ -357,7 +358,7 @@ async def test_new_proposals_are_posted_to_each_admin_when_there_is_no_moderator
 
 async def test_a_resident_turns_status_notifications_off_and_on(mod_app):
     anna = await resident(mod_app)
-    off = await anna.press_data(ms.NotifyToggle(on=0, src="n").pack(), anna.last.message_id)
+    off = await anna.press_data(cb.NotifyToggle(on=0, src="n").pack(), anna.last.message_id)
     assert off.alerts[0].text == t("lv", "🔕 Done: no more status notifications. /notifications turns them back on.")
     async with mod_app.sessions() as session:
         assert not (await session.get(User, anna.user_id)).notify_status
@@ -397,9 +398,9 @@ async def test_a_resident_gets_no_moderator_function(mod_app):
             assert reply.text == unknown, (text, reply.describe())
         not_found = (await person.send("/start idea_999999")).text
         assert (await person.send(f"/start mod_{pending}")).text == not_found
-        for act in sorted(ms.MOD_ACTS):
-            for data in (ms.Mod(act=act, id=pending, v=1, r="dup"), ms.Mod(act=act, id=q, v=1, r="ru"),
-                         ms.Mod(act=act, id=pending, v=1)):
+        for act in sorted(cb.MOD_ACTS):
+            for data in (cb.Mod(act=act, id=pending, v=1, r="dup"), cb.Mod(act=act, id=q, v=1, r="ru"),
+                         cb.Mod(act=act, id=pending, v=1)):
                 reply = await person.press_data(data.pack(), person.last.message_id)
                 assert [alert.text for alert in reply.alerts] == [stale], (data, reply.describe())
         # Typed words are never taken as a moderator's answer.

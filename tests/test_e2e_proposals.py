@@ -11,8 +11,14 @@ from tests.conftest import AFTER_CAMPAIGN, App, load_example
 from tests.i18n_helpers import t
 
 MODERATION_CHAT = -1001234567890
+
+
 PROPOSE = "✍️ Propose an idea"
+
+
 TITLE = "Pašvaldību sēžu protokoli vienuviet"
+
+
 BODY = "Visu pašvaldību domju sēžu protokoli būtu publicējami vienā vietnē, ar meklēšanu pēc tēmas un datuma."
 
 
@@ -207,24 +213,6 @@ async def test_limits_on_proposing(proposal_app):
     late = await proposal_app.resident("ru").send("/propose")
     assert late.text == "✍️ " + t("ru", "The campaign has ended, so new proposals are no longer accepted. "
                                         "Thank you for taking part!")
-
-
-async def test_reports_hide_an_idea_and_tell_the_moderators(proposal_app):
-    async with proposal_app.sessions() as session:
-        idea = (await session.exec(select(Idea).order_by(Idea.id))).first()
-    for number in range(3):
-        resident = proposal_app.resident("lv")
-        await resident.send(f"/start idea_{idea.id}")
-        await resident.press(t("lv", "⚠️ Report"))
-        reply = await resident.press(t("lv", "📢 Spam or advertising"))
-        assert reply.alerts[0].text == t("lv", "Thank you! Moderators will look at it.")
-        if number == 0:
-            again = await resident.press_data(f"r:{idea.id}:spam", resident.last.message_id)
-            assert again.alerts[0].text == t("lv", "You have already reported this idea. Thank you!")
-    hidden = await proposal_app.resident("lv").send(f"/start idea_{idea.id}")
-    assert hidden.text == t("lv", "😕 This idea was not found. It may have been removed, or the link is wrong.")
-    notices = [row for row in await outbox(proposal_app) if row.kind == "moderation"]
-    assert len(notices) == 1 and notices[0].chat_id == MODERATION_CHAT
 
 
 async def test_too_many_messages_get_one_polite_answer(proposal_app):

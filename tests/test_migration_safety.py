@@ -12,9 +12,9 @@ from sqlalchemy import text
 from storage.db import _alembic_config, create_engine, migrate
 
 
-async def test_three_processes_starting_at_once_all_migrate_cleanly(database_url, tmp_path):
+async def test_three_processes_starting_at_once_all_migrate_cleanly(empty_database_url, tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "BOT_TOKEN"}
-    env["DATABASE_URL"] = database_url
+    env["DATABASE_URL"] = empty_database_url
     starts = [
         await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "migrate", cwd=tmp_path, env=env,
                                              stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -24,7 +24,7 @@ async def test_three_processes_starting_at_once_all_migrate_cleanly(database_url
     for process, (stdout, stderr) in zip(starts, results, strict=True):
         assert process.returncode == 0, stderr.decode()
         assert b"up to date" in stdout
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
     async with engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
     await engine.dispose()
@@ -37,8 +37,8 @@ def _upgrade_to(connection, revision: str) -> None:
     command.upgrade(_alembic_config(connection), revision)
 
 
-async def test_a_migration_failing_halfway_on_sqlite_leaves_the_old_version_intact(sqlite_url):
-    engine = create_engine(sqlite_url)
+async def test_a_migration_failing_halfway_on_sqlite_leaves_the_old_version_intact(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade_to, "0002")
         # 0003 creates four tables, then this index name: the name taken makes it fail halfway.

@@ -20,16 +20,16 @@ def _differences(connection) -> list:
     return compare_metadata(context, metadata)
 
 
-async def test_migrations_build_exactly_the_models_schema(database_url):
-    engine = create_engine(database_url)
+async def test_migrations_build_exactly_the_models_schema(empty_database_url):
+    engine = create_engine(empty_database_url)
     await migrate(engine)
     async with engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
     await engine.dispose()
 
 
-async def test_upgrading_a_database_with_votes_keeps_them(database_url):
-    engine = create_engine(database_url)
+async def test_upgrading_a_database_with_votes_keeps_them(empty_database_url):
+    engine = create_engine(empty_database_url)
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade_to, "0001")
         await connection.execute(text(

@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain import lifecycle
 from bot.domain import moderation as mod
 from bot.i18n import create_i18n
+from bot.ui import callbacks as cb
 from bot.ui import moderation_screens as ms
+from handlers import moderation_args as parse
 from storage.models import Category, Idea, IdeaStatus, Report, StatusChange, User
 
 S = IdeaStatus
@@ -27,21 +30,21 @@ ALLOWED = {
 @pytest.mark.parametrize("current", ALL)
 @pytest.mark.parametrize("target", ALL)
 def test_the_lifecycle_allows_exactly_the_table(current, target):
-    assert mod.can_transition(current, target) is ((current, target) in ALLOWED)
+    assert lifecycle.can_transition(current, target) is ((current, target) in ALLOWED)
 
 
 @pytest.mark.parametrize("final", [S.NOT_INCLUDED, S.REJECTED, S.MERGED, S.IMPLEMENTED])
 def test_final_statuses_lead_nowhere(final):
-    assert mod.next_statuses(final) == frozenset()
+    assert lifecycle.next_statuses(final) == frozenset()
 
 
 def test_only_publish_may_bring_back_a_rejected_idea():
-    assert not mod.can_transition(S.REJECTED, S.PUBLISHED)
-    assert mod.can_transition(S.REJECTED, S.PUBLISHED, republish=True)
+    assert not lifecycle.can_transition(S.REJECTED, S.PUBLISHED)
+    assert lifecycle.can_transition(S.REJECTED, S.PUBLISHED, republish=True)
     # The exception is for rejected ideas only, and only towards "published".
-    assert not mod.can_transition(S.MERGED, S.PUBLISHED, republish=True)
-    assert not mod.can_transition(S.NOT_INCLUDED, S.PUBLISHED, republish=True)
-    assert not mod.can_transition(S.REJECTED, S.UNDER_REVIEW, republish=True)
+    assert not lifecycle.can_transition(S.MERGED, S.PUBLISHED, republish=True)
+    assert not lifecycle.can_transition(S.NOT_INCLUDED, S.PUBLISHED, republish=True)
+    assert not lifecycle.can_transition(S.REJECTED, S.UNDER_REVIEW, republish=True)
 
 
 ADMINS = frozenset({1})
@@ -56,12 +59,12 @@ ADMINS = frozenset({1})
     (None, False),
 ])
 def test_who_is_a_moderator(user, expected):
-    assert mod.is_moderator(user, ADMINS) is expected
+    assert lifecycle.is_moderator(user, ADMINS) is expected
 
 
 def test_banned_residents_may_not_participate():
-    assert mod.may_participate(User(id=5))
-    assert not mod.may_participate(User(id=5, is_banned=True))
+    assert lifecycle.may_participate(User(id=5))
+    assert not lifecycle.may_participate(User(id=5, is_banned=True))
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -74,13 +77,13 @@ def test_banned_residents_may_not_participate():
     ("12 to 7", (12, 7)),
 ])
 def test_merge_arguments(args, expected):
-    assert mod.parse_merge(args) == mod.MergeArgs(*expected)
+    assert parse.parse_merge(args) == parse.MergeArgs(*expected)
 
 
 @pytest.mark.parametrize("args", [None, "", "12", "12 into", "into 7", "a into b", "12 into 7 8", "12 onto 7",
                                   "-12 into 7", "1234567890123 into 7"])
 def test_bad_merge_arguments(args):
-    assert mod.parse_merge(args) is None
+    assert parse.parse_merge(args) is None
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -94,45 +97,46 @@ def test_bad_merge_arguments(args):
     ("3 published", (3, S.PUBLISHED, None)),
 ])
 def test_status_arguments(args, expected):
-    assert mod.parse_status(args) == mod.StatusArgs(*expected)
+    assert parse.parse_status(args) == parse.StatusArgs(*expected)
 
 
 @pytest.mark.parametrize("args", [None, "", "12", "12 merged", "12 pending", "12 done", "x under_review",
                                   "under_review 12"])
 def test_bad_status_arguments(args):
-    assert mod.parse_status(args) is None
+    assert parse.parse_status(args) is None
 
 
 def test_a_note_is_one_line_and_limited():
-    parsed = mod.parse_status("1 included " + "a\n b " * 400)
-    assert "\n" not in parsed.note and len(parsed.note) == mod.MAX_NOTE_LENGTH
+    parsed = parse.parse_status("1 included " + "a\n b " * 400)
+    assert "\n" not in parsed.note and len(parsed.note) == lifecycle.MAX_NOTE_LENGTH
 
 
 def test_reject_needs_a_reason():
-    assert mod.parse_reject("12 Not about the government") == mod.RejectArgs(12, "Not about the government")
-    assert mod.parse_reject("12") is None
-    assert mod.parse_reject("12   ") is None
-    assert mod.parse_reject("twelve because") is None
+    assert parse.parse_reject("12 Not about the government") == parse.RejectArgs(12, "Not about the government")
+    assert parse.parse_reject("12") is None
+    assert parse.parse_reject("12   ") is None
+    assert parse.parse_reject("twelve because") is None
 
 
 def test_ids_and_users():
-    assert mod.parse_idea_id("12") == 12 and mod.parse_idea_id("#12") == 12
-    assert mod.parse_idea_id("12 13") is None and mod.parse_idea_id(None) is None
-    assert mod.parse_user_id("123456789") == 123456789
-    assert mod.parse_user_id("0") is None and mod.parse_user_id("-5") is None and mod.parse_user_id("@anna") is None
-    assert mod.parse_moderators(None) == ("list", None)
-    assert mod.parse_moderators("add 42") == ("add", 42)
-    assert mod.parse_moderators("REMOVE 42") == ("remove", 42)
-    assert mod.parse_moderators("add") is None and mod.parse_moderators("promote 42") is None
-    assert mod.parse_audit("12") == ("idea", 12)
-    assert mod.parse_audit("user 42") == ("user", 42)
-    assert mod.parse_audit("") is None and mod.parse_audit("user") is None
+    assert parse.parse_idea_id("12") == 12 and parse.parse_idea_id("#12") == 12
+    assert parse.parse_idea_id("12 13") is None and parse.parse_idea_id(None) is None
+    assert parse.parse_user_id("123456789") == 123456789
+    assert parse.parse_user_id("0") is None and parse.parse_user_id("-5") is None
+    assert parse.parse_user_id("@anna") is None
+    assert parse.parse_moderators(None) == ("list", None)
+    assert parse.parse_moderators("add 42") == ("add", 42)
+    assert parse.parse_moderators("REMOVE 42") == ("remove", 42)
+    assert parse.parse_moderators("add") is None and parse.parse_moderators("promote 42") is None
+    assert parse.parse_audit("12") == ("idea", 12)
+    assert parse.parse_audit("user 42") == ("user", 42)
+    assert parse.parse_audit("") is None and parse.parse_audit("user") is None
 
 
 def test_common_reasons_are_codes_in_the_note():
-    note = mod.reason_note("dup")
-    assert mod.reason_code(note) == "dup"
-    assert mod.reason_code("reason:nonsense") is None and mod.reason_code("typed words") is None
+    note = lifecycle.reason_note("dup")
+    assert lifecycle.reason_code(note) == "dup"
+    assert lifecycle.reason_code("reason:nonsense") is None and lifecycle.reason_code("typed words") is None
 
 
 # ------------------------------------------------------------------ the screens' texts (pure functions too)
@@ -190,26 +194,26 @@ def test_the_card_fits_a_message_and_escapes_everything(i18n):
 
 
 def test_callback_data_stays_small_with_the_largest_ids():
-    data = ms.Mod(act=ms.MOD_TYPE_REASON, id=mod.MAX_DB_INT, v=mod.MAX_DB_INT, r="unclear").pack()
+    data = cb.Mod(act=cb.MOD_TYPE_REASON, id=lifecycle.MAX_DB_INT, v=lifecycle.MAX_DB_INT, r="unclear").pack()
     assert len(data.encode()) <= 64
-    assert len(ms.NotifyToggle(on=0, src="n").pack()) <= 64
+    assert len(cb.NotifyToggle(on=0, src="n").pack()) <= 64
 
 
 def test_a_notification_is_in_the_readers_language_with_its_buttons(i18n):
-    idea = Idea(id=7, campaign_id=1, category_id=1, status=S.REJECTED, status_note=mod.reason_note("notog"),
+    idea = Idea(id=7, campaign_id=1, category_id=1, status=S.REJECTED, status_note=lifecycle.reason_note("notog"),
                 title_lv="Atklāti <dati>", title_ru="Открытые данные", version=3)
     screen = in_language(i18n, "ru", ms.status_notice, idea, "ru", True)
     assert "Открытые данные" in screen.text
     assert i18n.gettext("It is not about open government.", locale="ru") in screen.text
     buttons = [button for row in screen.markup.inline_keyboard for button in row]
     # A rejected idea cannot be opened; the way to stop notifications is always there.
-    assert [button.callback_data for button in buttons] == [ms.NotifyToggle(on=0, src="n").pack()]
+    assert [button.callback_data for button in buttons] == [cb.NotifyToggle(on=0, src="n").pack()]
     latvian = in_language(i18n, "lv", ms.status_notice, idea, "lv", False)
     assert "Atklāti &lt;dati&gt;" in latvian.text
 
 
 def test_a_typed_note_is_escaped_and_a_code_is_translated(i18n):
     assert in_language(i18n, "en", ms.note_text, "<i>why</i>") == "&lt;i&gt;why&lt;/i&gt;"
-    assert in_language(i18n, "en", ms.note_text, mod.reason_note("dup")) == \
+    assert in_language(i18n, "en", ms.note_text, lifecycle.reason_note("dup")) == \
         "It repeats an idea that has already been proposed."
     assert in_language(i18n, "en", ms.note_text, None) == ""

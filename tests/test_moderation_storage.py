@@ -10,10 +10,13 @@ import pytest
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.domain import ideas
+from bot.domain import announcements, lifecycle, staff, voting
 from bot.domain import moderation as mod
+from bot.domain import subscriptions as subs
+from bot.domain.lifecycle import Outcome
 from bot.domain.rules import VoteRefusal
 from bot.i18n import create_i18n
+from bot.ui import callbacks as cb
 from bot.ui import moderation_screens as ms
 from storage import votes as vote_store
 from storage.models import AuditEntry, Category, Idea, IdeaStatus, OutboxMessage, Report, StatusChange, Vote
@@ -113,7 +116,7 @@ async def publish(sessions, renderer, idea_id: int, actor: int = ADMIN, **kwargs
 async def test_publishing_a_proposal_writes_history_audit_and_tells_the_author_once(db, renderer):
     idea_id = await new_idea(db)
     result = await publish(db, renderer, idea_id)
-    assert result.outcome is mod.Outcome.DONE and result.action == "publish" and result.notified == 1
+    assert result.outcome is Outcome.DONE and result.action == "publish" and result.notified == 1
     idea = await idea_of(db, idea_id)
     assert idea.status == S.PUBLISHED and idea.version == 2 and idea.status_changed_at == NOW
     [change] = await rows(db, StatusChange, StatusChange.idea_id == idea_id)
@@ -129,7 +132,7 @@ async def test_publishing_a_proposal_writes_history_audit_and_tells_the_author_o
     assert [row[0]["callback_data"] for row in markup["inline_keyboard"]] == [f"i:o:{idea_id}:0:top:0", "nt:0:n"]
 
     again = await publish(db, renderer, idea_id)
-    assert again.outcome is mod.Outcome.ALREADY
+    assert again.outcome is Outcome.ALREADY
     assert len(await rows(db, AuditEntry, AuditEntry.idea_id == idea_id)) == 1
     assert len(await outbox(db)) == 1 and (await idea_of(db, idea_id)).version == 2
     async with db() as session:
@@ -142,7 +145,7 @@ async def test_a_status_change_tells_the_author_at_once_and_leaves_supporters_to
     async with db() as session:
         result = await mod.set_status(session, SETTINGS, MODERATOR, idea_id, S.UNDER_REVIEW, "Meets on 5 May", NOW,
                                       renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE and result.notified == 1
+    assert result.outcome is Outcome.DONE and result.notified == 1
     assert [message.chat_id for message in await outbox(db, "notification")] == [AUTHOR]
     assert (await idea_of(db, idea_id)).status_note == "Meets on 5 May"
 
@@ -155,7 +158,7 @@ async def test_merge_notices_skip_residents_who_turned_them_off_or_blocked_the_b
     await make_users(db, 3, is_reachable=False)
     async with db() as session:
         result = await mod.merge(session, SETTINGS, MODERATOR, idea_id, into_id, NOW, renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE
+    assert result.outcome is Outcome.DONE
     by_chat = {message.chat_id: message for message in await outbox(db, "notification")}
     assert set(by_chat) == {AUTHOR, 1}
 
@@ -163,9 +166,9 @@ async def test_merge_notices_skip_residents_who_turned_them_off_or_blocked_the_b
 async def test_rejecting_with_a_common_reason_and_the_lifecycle_afterwards(db, renderer):
     idea_id = await new_idea(db)
     async with db() as session:
-        result = await mod.reject(session, SETTINGS, MODERATOR, idea_id, mod.reason_note("off"), NOW,
+        result = await mod.reject(session, SETTINGS, MODERATOR, idea_id, lifecycle.reason_note("off"), NOW,
                                   renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE and result.action == "reject"
+    assert result.outcome is Outcome.DONE and result.action == "reject"
     idea = await idea_of(db, idea_id)
     assert idea.status == S.REJECTED and idea.status_note == "reason:off"
     [notice] = await outbox(db, "notification")
@@ -173,10 +176,10 @@ async def test_rejecting_with_a_common_reason_and_the_lifecycle_afterwards(db, r
     # Final: no status moves on from a rejection...
     async with db() as session:
         refused = await mod.set_status(session, SETTINGS, ADMIN, idea_id, S.PUBLISHED, None, NOW, renderer=renderer)
-    assert refused.outcome is mod.Outcome.NOT_ALLOWED and (await idea_of(db, idea_id)).version == 2
+    assert refused.outcome is Outcome.NOT_ALLOWED and (await idea_of(db, idea_id)).version == 2
     # ...except /publish, which is audited as a republication.
     again = await publish(db, renderer, idea_id)
-    assert again.outcome is mod.Outcome.DONE and again.action == "republish"
+    assert again.outcome is Outcome.DONE and again.action == "republish"
     actions = [entry.action for entry in await rows(db, AuditEntry, AuditEntry.idea_id == idea_id)]
     assert sorted(actions) == ["reject", "republish"]
 
@@ -188,11 +191,11 @@ async def test_status_changes_follow_the_lifecycle(db, renderer):
         async with db() as session:
             return await mod.set_status(session, SETTINGS, ADMIN, idea_id, status, None, NOW, renderer=renderer)
 
-    assert (await move(S.IMPLEMENTED)).outcome is mod.Outcome.NOT_ALLOWED
+    assert (await move(S.IMPLEMENTED)).outcome is Outcome.NOT_ALLOWED
     for status in (S.UNDER_REVIEW, S.INCLUDED, S.IMPLEMENTED):
-        assert (await move(status)).outcome is mod.Outcome.DONE
-    assert (await move(S.NOT_INCLUDED)).outcome is mod.Outcome.NOT_ALLOWED
-    assert (await move(S.MERGED)).outcome is mod.Outcome.NOT_ALLOWED  # merging needs /merge
+        assert (await move(status)).outcome is Outcome.DONE
+    assert (await move(S.NOT_INCLUDED)).outcome is Outcome.NOT_ALLOWED
+    assert (await move(S.MERGED)).outcome is Outcome.NOT_ALLOWED  # merging needs /merge
     history = [change.status for change in await rows(db, StatusChange, StatusChange.idea_id == idea_id)]
     assert history == [S.UNDER_REVIEW, S.INCLUDED, S.IMPLEMENTED]
     assert (await idea_of(db, idea_id)).version == 4
@@ -206,10 +209,10 @@ async def test_publish_shows_a_hidden_idea_again_and_resolves_its_reports(db, re
         session.add_all([Report(idea_id=idea_id, user_id=11, reason="spam", created_at=NOW),
                          Report(idea_id=idea_id, user_id=12, reason="offensive", created_at=NOW)])
         await session.commit()
-        queue = await mod.queue(session, SETTINGS, MODERATOR)
+        queue = await staff.queue(session, SETTINGS, MODERATOR)
     assert [idea.id for idea in queue.hidden] == [idea_id]
     result = await publish(db, renderer, idea_id, actor=MODERATOR)
-    assert result.outcome is mod.Outcome.DONE and result.action == "unhide" and result.notified == 0
+    assert result.outcome is Outcome.DONE and result.action == "unhide" and result.notified == 0
     idea = await idea_of(db, idea_id)
     assert not idea.hidden and idea.status == S.PUBLISHED and idea.version == 2
     assert all(report.resolved for report in await rows(db, Report, Report.idea_id == idea_id))
@@ -221,9 +224,9 @@ async def test_publish_shows_a_hidden_idea_again_and_resolves_its_reports(db, re
 async def test_the_queue_lists_pending_oldest_first(db):
     first, second = await new_idea(db), await new_idea(db)
     async with db() as session:
-        queue = await mod.queue(session, SETTINGS, ADMIN)
+        queue = await staff.queue(session, SETTINGS, ADMIN)
         assert [idea.id for idea in queue.pending] == [first, second] and queue.pending_total == 2
-        assert await mod.queue(session, SETTINGS, AUTHOR) is None
+        assert await staff.queue(session, SETTINGS, AUTHOR) is None
 
 
 # ------------------------------------------------------------------ merging
@@ -234,7 +237,7 @@ async def test_merge_moves_supports_without_double_counting(db, renderer):
     await support(db, b, 3, 4)
     async with db() as session:
         result = await mod.merge(session, SETTINGS, MODERATOR, a, b, NOW, renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE and result.target.supporters_count == 4
+    assert result.outcome is Outcome.DONE and result.target.supporters_count == 4
     assert await voters(db, b) == {1, 2, 3, 4} and await voters(db, a) == set()
     idea_a, idea_b = await idea_of(db, a), await idea_of(db, b)
     assert (idea_a.status, idea_a.merged_into_id, idea_a.supporters_count) == (S.MERGED, b, 0)
@@ -248,7 +251,7 @@ async def test_merge_moves_supports_without_double_counting(db, renderer):
     async with db() as session:
         assert [change.status for change in await mod.status_history(session, a)] == [S.MERGED]
         again = await mod.merge(session, SETTINGS, MODERATOR, a, b, NOW, renderer=renderer)
-    assert again.outcome is mod.Outcome.ALREADY
+    assert again.outcome is Outcome.ALREADY
     assert len(await outbox(db, "notification")) == 4
 
 
@@ -260,12 +263,12 @@ async def test_merge_refusals_change_nothing(db, renderer):
         async with db() as session:
             return (await mod.merge(session, SETTINGS, ADMIN, idea_id, into_id, NOW, renderer=renderer)).outcome
 
-    assert await merge(public, public) is mod.Outcome.SAME_IDEA
-    assert await merge(public, 999_999) is mod.Outcome.TARGET_NOT_FOUND
-    assert await merge(999_999, public) is mod.Outcome.NOT_FOUND
-    assert await merge(public, pending) is mod.Outcome.TARGET_NOT_PUBLIC
-    assert await merge(rejected, public) is mod.Outcome.NOT_ALLOWED
-    assert await merge(public, 10**13) is mod.Outcome.TARGET_NOT_FOUND  # beyond a database integer
+    assert await merge(public, public) is Outcome.SAME_IDEA
+    assert await merge(public, 999_999) is Outcome.TARGET_NOT_FOUND
+    assert await merge(999_999, public) is Outcome.NOT_FOUND
+    assert await merge(public, pending) is Outcome.TARGET_NOT_PUBLIC
+    assert await merge(rejected, public) is Outcome.NOT_ALLOWED
+    assert await merge(public, 10**13) is Outcome.TARGET_NOT_FOUND  # beyond a database integer
     assert (await idea_of(db, public)).version == 1 and await rows(db, AuditEntry) == []
 
 
@@ -274,7 +277,7 @@ async def test_a_pending_duplicate_can_be_merged(db, renderer):
     duplicate = await new_idea(db)
     async with db() as session:
         result = await mod.merge(session, SETTINGS, ADMIN, duplicate, target, NOW, renderer=renderer)
-    assert result.outcome is mod.Outcome.DONE and result.notified == 1  # its author
+    assert result.outcome is Outcome.DONE and result.notified == 1  # its author
 
 
 # ------------------------------------------------------------------ texts
@@ -284,7 +287,7 @@ async def test_translating_adds_a_language_and_refreshes_search(db):
     async with db() as session:
         result = await mod.edit_texts(session, SETTINGS, ADMIN, idea_id, "ru", "Открытые данные о закупках",
                                       "Публиковать все закупки самоуправлений каждый месяц.", NOW, seen_version=1)
-    assert result.outcome is mod.Outcome.DONE and result.action == "translate"
+    assert result.outcome is Outcome.DONE and result.action == "translate"
     idea = await idea_of(db, idea_id)
     assert idea.title_ru == "Открытые данные о закупках" and idea.version == 2
     assert "закупках" in idea.search_text and "atverti" in idea.search_text
@@ -298,9 +301,9 @@ async def test_translating_adds_a_language_and_refreshes_search(db):
         short = await mod.edit_texts(session, SETTINGS, ADMIN, idea_id, "ru", "Коротко", ".", NOW, seen_version=2)
         kept = await mod.edit_texts(session, SETTINGS, ADMIN, idea_id, "ru", None,
                                     "Исправленный текст: публиковать закупки каждый месяц.", NOW, seen_version=2)
-    assert stale.outcome is mod.Outcome.CHANGED
-    assert short.outcome is mod.Outcome.BAD_TEXT and short.problem == "title"
-    assert kept.outcome is mod.Outcome.DONE and kept.action == "edit"
+    assert stale.outcome is Outcome.CHANGED
+    assert short.outcome is Outcome.BAD_TEXT and short.problem == "title"
+    assert kept.outcome is Outcome.DONE and kept.action == "edit"
     idea = await idea_of(db, idea_id)
     assert idea.title_ru == "Открытые данные о закупках" and idea.body_ru.startswith("Исправленный")
     assert "исправленныи" in idea.search_text  # й folds like the search query does
@@ -312,92 +315,92 @@ async def test_residents_and_banned_moderators_have_no_rights(db, renderer):
     idea_id = await new_idea(db)
     await make_users(db, 77, is_moderator=True, is_banned=True)
     for actor in (AUTHOR, 77, 123456):
-        assert (await publish(db, renderer, idea_id, actor=actor)).outcome is mod.Outcome.NO_RIGHTS
+        assert (await publish(db, renderer, idea_id, actor=actor)).outcome is Outcome.NO_RIGHTS
         async with db() as session:
-            assert (await mod.set_banned(session, SETTINGS, actor, 1, True, NOW)).outcome is mod.Outcome.NO_RIGHTS
-            assert await mod.stats(session, SETTINGS, actor) is None
-            assert await mod.audit(session, SETTINGS, actor, "idea", idea_id) is None
+            assert (await staff.set_banned(session, SETTINGS, actor, 1, True, NOW)).outcome is Outcome.NO_RIGHTS
+            assert await staff.stats(session, SETTINGS, actor) is None
+            assert await staff.audit(session, SETTINGS, actor, "idea", idea_id) is None
             card = await mod.moderation_card(session, SETTINGS, actor, idea_id)
-            assert card.outcome is mod.Outcome.NO_RIGHTS and card.card is None
+            assert card.outcome is Outcome.NO_RIGHTS and card.card is None
     assert (await idea_of(db, idea_id)).status == S.PENDING and await rows(db, AuditEntry) == []
 
 
 async def test_ban_and_unban(db):
     async with db() as session:
-        assert (await mod.set_banned(session, SETTINGS, MODERATOR, 4242, True, NOW)).outcome is mod.Outcome.DONE
-        assert await mod.is_banned(session, 4242)
-        assert (await mod.set_banned(session, SETTINGS, MODERATOR, 4242, True, NOW)).outcome is mod.Outcome.ALREADY
-        assert (await mod.set_banned(session, SETTINGS, MODERATOR, ADMIN, True, NOW)).outcome is \
-            mod.Outcome.PROTECTED
-        assert (await mod.set_banned(session, SETTINGS, MODERATOR, MODERATOR, True, NOW)).outcome is \
-            mod.Outcome.SELF
+        assert (await staff.set_banned(session, SETTINGS, MODERATOR, 4242, True, NOW)).outcome is Outcome.DONE
+        assert await staff.is_banned(session, 4242)
+        assert (await staff.set_banned(session, SETTINGS, MODERATOR, 4242, True, NOW)).outcome is Outcome.ALREADY
+        assert (await staff.set_banned(session, SETTINGS, MODERATOR, ADMIN, True, NOW)).outcome is \
+            Outcome.PROTECTED
+        assert (await staff.set_banned(session, SETTINGS, MODERATOR, MODERATOR, True, NOW)).outcome is \
+            Outcome.SELF
         await make_users(db, 4343, is_moderator=True)
-        refused = await mod.set_banned(session, SETTINGS, MODERATOR, 4343, True, NOW)
-        assert refused.outcome is mod.Outcome.ADMINS_ONLY  # only an admin bans a moderator
-        assert (await mod.set_banned(session, SETTINGS, ADMIN, 4343, True, NOW)).outcome is mod.Outcome.DONE
-        assert (await mod.set_banned(session, SETTINGS, MODERATOR, 4242, False, NOW)).outcome is mod.Outcome.DONE
-        assert not await mod.is_banned(session, 4242) and not await mod.is_banned(session, 1)
+        refused = await staff.set_banned(session, SETTINGS, MODERATOR, 4343, True, NOW)
+        assert refused.outcome is Outcome.ADMINS_ONLY  # only an admin bans a moderator
+        assert (await staff.set_banned(session, SETTINGS, ADMIN, 4343, True, NOW)).outcome is Outcome.DONE
+        assert (await staff.set_banned(session, SETTINGS, MODERATOR, 4242, False, NOW)).outcome is Outcome.DONE
+        assert not await staff.is_banned(session, 4242) and not await staff.is_banned(session, 1)
     entries = await rows(db, AuditEntry)
     assert [(e.action, e.target_user_id) for e in sorted(entries, key=lambda e: e.id)] == [
         ("ban", 4242), ("ban", 4343), ("unban", 4242)]
     assert json.loads(entries[0].after) == {"is_banned": True}
     async with db() as session:
-        log = await mod.audit(session, SETTINGS, ADMIN, "user", 4242)
+        log = await staff.audit(session, SETTINGS, ADMIN, "user", 4242)
     assert [entry.action for entry in log.entries] == ["ban", "unban"]
 
 
 async def test_only_admins_change_moderators(db):
     async with db() as session:
-        refused = await mod.set_moderator(session, SETTINGS, MODERATOR, 31, True, NOW)
-        assert refused.outcome is mod.Outcome.ADMINS_ONLY
-        assert (await mod.set_moderator(session, SETTINGS, ADMIN, 31, True, NOW)).outcome is mod.Outcome.DONE
-        assert (await mod.set_moderator(session, SETTINGS, ADMIN, 31, True, NOW)).outcome is mod.Outcome.ALREADY
-        assert (await mod.set_moderator(session, SETTINGS, ADMIN, ADMIN, False, NOW)).outcome is \
-            mod.Outcome.PROTECTED
-        listing = await mod.moderator_list(session, SETTINGS, 31)
+        refused = await staff.set_moderator(session, SETTINGS, MODERATOR, 31, True, NOW)
+        assert refused.outcome is Outcome.ADMINS_ONLY
+        assert (await staff.set_moderator(session, SETTINGS, ADMIN, 31, True, NOW)).outcome is Outcome.DONE
+        assert (await staff.set_moderator(session, SETTINGS, ADMIN, 31, True, NOW)).outcome is Outcome.ALREADY
+        assert (await staff.set_moderator(session, SETTINGS, ADMIN, ADMIN, False, NOW)).outcome is \
+            Outcome.PROTECTED
+        listing = await staff.moderator_list(session, SETTINGS, 31)
         assert listing.admin_ids == [ADMIN] and {user.id for user in listing.moderators} == {MODERATOR, 31}
-        assert (await mod.set_moderator(session, SETTINGS, ADMIN, 31, False, NOW)).outcome is mod.Outcome.DONE
-        assert await mod.moderator_list(session, SETTINGS, 31) is None
+        assert (await staff.set_moderator(session, SETTINGS, ADMIN, 31, False, NOW)).outcome is Outcome.DONE
+        assert await staff.moderator_list(session, SETTINGS, 31) is None
     assert [entry.action for entry in await rows(db, AuditEntry)] == ["moderator_add", "moderator_remove"]
 
 
 async def test_status_notifications_switch(db):
     async with db() as session:
-        assert await mod.status_notifications_on(session, AUTHOR)
-        assert await mod.set_status_notifications(session, AUTHOR, False)
-        assert not await mod.set_status_notifications(session, AUTHOR, False)
-        assert not await mod.status_notifications_on(session, AUTHOR)
-        assert await mod.set_status_notifications(session, AUTHOR, True)
+        assert await subs.status_notifications_on(session, AUTHOR)
+        assert await subs.set_status_notifications(session, AUTHOR, False)
+        assert not await subs.set_status_notifications(session, AUTHOR, False)
+        assert not await subs.status_notifications_on(session, AUTHOR)
+        assert await subs.set_status_notifications(session, AUTHOR, True)
 
 
 async def test_stats_are_the_clis_numbers(db):
     from bot.domain.campaigns import collect_stats
 
     async with db() as session:
-        assert (await mod.stats(session, SETTINGS, ADMIN)).as_dict() == (await collect_stats(session)).as_dict()
+        assert (await staff.stats(session, SETTINGS, ADMIN)).as_dict() == (await collect_stats(session)).as_dict()
 
 
 # ------------------------------------------------------------------ announcements
 
-async def test_a_proposal_is_announced_to_the_moderators_chat_once(db):
+async def test_a_proposal_is_announced_to_the_moderators_chat_once(db, renderer):
     idea_id = await new_idea(db)
     for _ in range(2):
         async with db() as session:
-            await mod.announce_proposal(session, idea_id, SETTINGS, "manabalss_bot")  # the default renderer
+            await announcements.announce_proposal(session, idea_id, SETTINGS, "manabalss_bot", renderer)
             await session.commit()
     [post] = await outbox(db, "moderation")
     assert post.chat_id == MOD_CHAT and post.dedupe_key == f"proposal:{idea_id}"
     assert f"#{idea_id}" in post.text and "Atvērti dati" in post.text
     buttons = [button for row in json.loads(post.reply_markup)["inline_keyboard"] for button in row]
     assert {"text": t("lv", "↗️ Open in the bot"), "url": f"https://t.me/manabalss_bot?start=mod_{idea_id}"} in buttons
-    assert ms.Mod(act=ms.MOD_PUBLISH, id=idea_id, v=1).pack() in [b.get("callback_data") for b in buttons]
+    assert cb.Mod(act=cb.MOD_PUBLISH, id=idea_id, v=1).pack() in [b.get("callback_data") for b in buttons]
 
 
 async def test_without_a_moderators_chat_each_admin_gets_the_post(db, renderer):
     idea_id = await new_idea(db)
     no_chat = settings(moderation_chat_id=None, admin_ids=frozenset({ADMIN, 9003}))
     async with db() as session:
-        await mod.announce_proposal(session, idea_id, no_chat, "bot", renderer)
+        await announcements.announce_proposal(session, idea_id, no_chat, "bot", renderer)
         await session.commit()
     posts = await outbox(db, "moderation")
     assert [(post.chat_id, post.dedupe_key) for post in posts] == [
@@ -408,7 +411,7 @@ async def test_a_hidden_idea_is_announced_once_per_hiding(db, renderer):
     idea_id = await new_idea(db, status=S.PUBLISHED, hidden=True)
     for _ in range(2):
         async with db() as session:
-            await mod.announce_hidden(session, idea_id, SETTINGS, "bot", renderer)
+            await announcements.announce_hidden(session, idea_id, SETTINGS, "bot", renderer)
             await session.commit()
     await publish(db, renderer, idea_id)  # shown again: version 2
     async with db() as session:
@@ -416,7 +419,7 @@ async def test_a_hidden_idea_is_announced_once_per_hiding(db, renderer):
         idea.hidden = True
         session.add(idea)
         await session.commit()
-        await mod.announce_hidden(session, idea_id, SETTINGS, "bot", renderer)
+        await announcements.announce_hidden(session, idea_id, SETTINGS, "bot", renderer)
         await session.commit()
     assert [post.dedupe_key for post in await outbox(db, "moderation")] == [
         f"hidden:{idea_id}:1", f"hidden:{idea_id}:2"]
@@ -428,7 +431,7 @@ async def test_two_moderators_publish_at_once(db, renderer):
     idea_id = await new_idea(db)
     results = await asyncio.gather(publish(db, renderer, idea_id, actor=ADMIN, seen_version=1),
                                    publish(db, renderer, idea_id, actor=MODERATOR, seen_version=1))
-    assert sorted(result.outcome for result in results) == [mod.Outcome.ALREADY, mod.Outcome.DONE]
+    assert sorted(result.outcome for result in results) == [Outcome.ALREADY, Outcome.DONE]
     assert (await idea_of(db, idea_id)).version == 2
     assert len(await rows(db, StatusChange, StatusChange.idea_id == idea_id)) == 1
     assert len(await rows(db, AuditEntry, AuditEntry.idea_id == idea_id)) == 1
@@ -445,9 +448,9 @@ async def test_publish_and_reject_at_once_one_wins(db, renderer):
 
     results = await asyncio.gather(publish(db, renderer, idea_id, seen_version=1), reject())
     outcomes = sorted(result.outcome for result in results)
-    assert outcomes == [mod.Outcome.CHANGED, mod.Outcome.DONE]
+    assert outcomes == [Outcome.CHANGED, Outcome.DONE]
     idea = await idea_of(db, idea_id)
-    winner = next(result for result in results if result.outcome is mod.Outcome.DONE)
+    winner = next(result for result in results if result.outcome is Outcome.DONE)
     assert idea.status == winner.status and idea.version == 2
     assert len(await rows(db, StatusChange, StatusChange.idea_id == idea_id)) == 1
 
@@ -464,7 +467,7 @@ async def test_two_merges_of_one_idea_at_once(db, renderer):
             return await mod.merge(session, SETTINGS, actor, a, into_id, NOW, renderer=renderer)
 
     results = await asyncio.gather(merge(b, ADMIN), merge(c, MODERATOR))
-    assert sorted(result.outcome for result in results) == [mod.Outcome.ALREADY, mod.Outcome.DONE]
+    assert sorted(result.outcome for result in results) == [Outcome.ALREADY, Outcome.DONE]
     winner = (await idea_of(db, a)).merged_into_id
     assert winner in (b, c) and await voters(db, a) == set()
     assert await voters(db, b) == ({1, 2} if winner == b else {2})
@@ -484,7 +487,7 @@ async def test_merges_in_opposite_directions_at_once_do_not_deadlock(db, rendere
             return await mod.merge(session, SETTINGS, ADMIN, idea_id, into_id, NOW, renderer=renderer)
 
     results = await asyncio.wait_for(asyncio.gather(merge(a, b), merge(b, a)), timeout=30)
-    assert sorted(result.outcome for result in results) == [mod.Outcome.DONE, mod.Outcome.TARGET_NOT_PUBLIC]
+    assert sorted(result.outcome for result in results) == [Outcome.DONE, Outcome.TARGET_NOT_PUBLIC]
     merged = [idea for idea in (await idea_of(db, a), await idea_of(db, b)) if idea.status == S.MERGED]
     assert len(merged) == 1
     survivor = b if merged[0].id == a else a
@@ -506,7 +509,7 @@ async def test_a_vote_being_written_when_the_merge_starts_is_moved_not_lost(db, 
         assert not merging.done()
         await voting.commit()
     result = await asyncio.wait_for(merging, timeout=30)
-    assert result.outcome is mod.Outcome.DONE
+    assert result.outcome is Outcome.DONE
     assert await voters(db, b) == {1, 2, 3} and (await idea_of(db, b)).supporters_count == 3
     assert await voters(db, a) == set() and (await idea_of(db, a)).supporters_count == 0
 
@@ -528,10 +531,10 @@ async def test_supports_racing_a_merge_are_each_counted_exactly_once(db, rendere
 
     async def press(user_id):
         async with db() as session:
-            return await ideas.support(session, a, user_id, NOW)
+            return await voting.support(session, a, user_id, NOW)
 
     results = await asyncio.gather(_merge(db, renderer, a, b), *(press(user_id) for user_id in residents))
-    assert results[0].outcome is mod.Outcome.DONE
+    assert results[0].outcome is Outcome.DONE
     refused = {user_id for user_id, vote in zip(residents, results[1:], strict=True)
                if vote.refusal is VoteRefusal.IDEA_NOT_PUBLIC}
     assert await voters(db, a) == set()
@@ -546,7 +549,7 @@ async def test_audit_log_of_an_idea(db, renderer):
     async with db() as session:
         await mod.edit_texts(session, SETTINGS, MODERATOR, idea_id, "en", "Open data on municipal purchases",
                              "Publish every municipal purchase in a machine-readable form each month.", NOW)
-        log = await mod.audit(session, SETTINGS, MODERATOR, "idea", idea_id)
+        log = await staff.audit(session, SETTINGS, MODERATOR, "idea", idea_id)
     assert [(entry.action, entry.moderator_id) for entry in log.entries] == [("publish", ADMIN),
                                                                             ("translate", MODERATOR)]
     assert log.total == 2

@@ -2,8 +2,9 @@
 
 import pytest
 
-from bot.domain.proposals import ProposalRefusal, TextProblem, check_body, check_title, clean_text, proposal_refusal
+from bot.domain.proposals import ProposalRefusal, proposal_refusal
 from bot.domain.rules import Phase
+from bot.domain.texts import TextProblem, check_body, check_title, clean_text
 
 
 @pytest.mark.parametrize(("raw", "problem"), [

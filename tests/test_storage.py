@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import ideas
+from bot.domain import browse, search, voting
 from bot.domain.campaign_file import parse_campaign
 from bot.domain.campaigns import collect_stats, import_campaign
 from bot.domain.rules import VoteRefusal
@@ -46,9 +46,9 @@ async def load(sessions, **kwargs):
 
 async def first_idea_id(sessions) -> int:
     async with sessions() as session:
-        campaign = await ideas.current_campaign(session, CAMPAIGN_OPEN)
-        (category, _count), *_ = await ideas.categories_overview(session, campaign)
-        page = await ideas.list_ideas(session, category.id, "new", 0, reader_id=1)
+        campaign = await browse.current_campaign(session, CAMPAIGN_OPEN)
+        (category, _count), *_ = await browse.categories_overview(session, campaign)
+        page = await browse.list_ideas(session, category.id, "new", 0, reader_id=1)
         return page.ideas[-1].id
 
 
@@ -71,12 +71,12 @@ async def test_reimport_updates_texts_and_keeps_votes(sessions):
     idea_id = await first_idea_id(sessions)
     await make_users(sessions, 1, 2)
     async with sessions() as session:
-        await ideas.support(session, idea_id, 1, CAMPAIGN_OPEN)
-        await ideas.support(session, idea_id, 2, CAMPAIGN_OPEN)
+        await voting.support(session, idea_id, 1, CAMPAIGN_OPEN)
+        await voting.support(session, idea_id, 2, CAMPAIGN_OPEN)
     report = await load(sessions, ideas_count=4, title_suffix=" 2026")
     assert report.campaign_updated and report.created["ideas"] == 1 and report.unchanged["ideas"] == 4
     async with sessions() as session:
-        card = await ideas.open_idea(session, idea_id, 1, CAMPAIGN_OPEN)
+        card = await browse.open_idea(session, idea_id, 1, CAMPAIGN_OPEN)
         assert card.idea.supporters_count == 2 and card.supported
         stats = await collect_stats(session)
     assert stats.votes == 2 and stats.ideas_by_status == {"published": 5}
@@ -89,13 +89,13 @@ async def test_one_vote_per_resident_and_idea_under_concurrent_presses(sessions)
 
     async def press(user_id: int):
         async with sessions() as session:
-            return await ideas.support(session, idea_id, user_id, CAMPAIGN_OPEN)
+            return await voting.support(session, idea_id, user_id, CAMPAIGN_OPEN)
 
     # Every resident presses five times at once, ten residents together.
     results = await asyncio.gather(*(press(user_id) for user_id in range(1, 11) for _ in range(5)))
     assert sum(result.changed for result in results) == 10
     async with sessions() as session:
-        card = await ideas.open_idea(session, idea_id, 1, CAMPAIGN_OPEN)
+        card = await browse.open_idea(session, idea_id, 1, CAMPAIGN_OPEN)
         assert card.idea.supporters_count == 10
         assert (await collect_stats(session)).votes == 10
 
@@ -105,14 +105,14 @@ async def test_withdraw_and_the_final_support_rule(sessions):
     idea_id = await first_idea_id(sessions)
     await make_users(sessions, 1)
     async with sessions() as session:
-        assert (await ideas.support(session, idea_id, 1, CAMPAIGN_OPEN)).changed
-        refused = await ideas.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
+        assert (await voting.support(session, idea_id, 1, CAMPAIGN_OPEN)).changed
+        refused = await voting.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
         assert refused.refusal is VoteRefusal.FINAL and refused.card.idea.supporters_count == 1
     await load(sessions, revocable=True)
     async with sessions() as session:
-        withdrawn = await ideas.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
+        withdrawn = await voting.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
         assert withdrawn.changed and withdrawn.card.idea.supporters_count == 0 and not withdrawn.card.supported
-        again = await ideas.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
+        again = await voting.withdraw(session, idea_id, 1, CAMPAIGN_OPEN)
         assert not again.changed and again.card.idea.supporters_count == 0
 
 
@@ -121,8 +121,8 @@ async def test_no_voting_outside_the_campaign_dates(sessions):
     idea_id = await first_idea_id(sessions)
     await make_users(sessions, 1)
     async with sessions() as session:
-        early = await ideas.support(session, idea_id, 1, BEFORE_CAMPAIGN)
-        late = await ideas.support(session, idea_id, 1, AFTER_CAMPAIGN)
+        early = await voting.support(session, idea_id, 1, BEFORE_CAMPAIGN)
+        late = await voting.support(session, idea_id, 1, AFTER_CAMPAIGN)
         assert early.refusal is VoteRefusal.NOT_STARTED and late.refusal is VoteRefusal.ENDED
         assert (await collect_stats(session)).votes == 0
 
@@ -131,33 +131,33 @@ async def test_missing_idea_is_refused_without_a_vote(sessions):
     await load(sessions)
     await make_users(sessions, 1)
     async with sessions() as session:
-        result = await ideas.support(session, 999_999, 1, CAMPAIGN_OPEN)
+        result = await voting.support(session, 999_999, 1, CAMPAIGN_OPEN)
         assert result.card is None and result.refusal is VoteRefusal.IDEA_NOT_PUBLIC
 
 
 async def test_list_orders_and_pages(sessions):
     await load(sessions, ideas_count=14)
     async with sessions() as session:
-        campaign = await ideas.current_campaign(session, CAMPAIGN_OPEN)
-        (category, count), (_other, other_count) = await ideas.categories_overview(session, campaign)
+        campaign = await browse.current_campaign(session, CAMPAIGN_OPEN)
+        (category, count), (_other, other_count) = await browse.categories_overview(session, campaign)
         assert (count, other_count) == (14, 1)
         await get_or_create_user(session, 5, "lv")
-        ids = [idea.id for idea in (await ideas.list_ideas(session, category.id, "new", 0, 5)).ideas]
+        ids = [idea.id for idea in (await browse.list_ideas(session, category.id, "new", 0, 5)).ideas]
     liked = ids[-1]  # the oldest idea gets a vote and must lead the "most supported" order
     async with sessions() as session:
-        await ideas.support(session, liked, 5, CAMPAIGN_OPEN)
-        top = await ideas.list_ideas(session, category.id, "top", 0, 5)
+        await voting.support(session, liked, 5, CAMPAIGN_OPEN)
+        top = await browse.list_ideas(session, category.id, "top", 0, 5)
         assert top.ideas[0].id == liked and top.pages == 3 and top.total == 14
         for sort in ("top", "new", "rnd"):
             seen = []
             for page in range(3):
-                seen += [idea.id for idea in (await ideas.list_ideas(session, category.id, sort, page, 5)).ideas]
+                seen += [idea.id for idea in (await browse.list_ideas(session, category.id, sort, page, 5)).ideas]
             assert sorted(seen) == sorted(set(seen)) and len(seen) == 14, sort
         # A stale page number past the end shows the last page; the random order is stable per reader.
-        assert (await ideas.list_ideas(session, category.id, "top", 99, 5)).page == 2
-        first = [i.id for i in (await ideas.list_ideas(session, category.id, "rnd", 0, 5)).ideas]
-        assert first == [i.id for i in (await ideas.list_ideas(session, category.id, "rnd", 0, 5)).ideas]
-        assert await ideas.list_ideas(session, 999_999, "top", 0, 5) is None
+        assert (await browse.list_ideas(session, category.id, "top", 99, 5)).page == 2
+        first = [i.id for i in (await browse.list_ideas(session, category.id, "rnd", 0, 5)).ideas]
+        assert first == [i.id for i in (await browse.list_ideas(session, category.id, "rnd", 0, 5)).ideas]
+        assert await browse.list_ideas(session, 999_999, "top", 0, 5) is None
 
 
 @pytest.mark.parametrize(("query", "found"), [
@@ -167,24 +167,24 @@ async def test_list_orders_and_pages(sessions):
 async def test_search_in_either_language(sessions, query, found):
     await load(sessions)
     async with sessions() as session:
-        campaign = await ideas.current_campaign(session, CAMPAIGN_OPEN)
-        result = await ideas.search(session, campaign, query)
+        campaign = await browse.current_campaign(session, CAMPAIGN_OPEN)
+        result = await search.search(session, campaign, query)
         assert result.total == found and not result.too_short
 
 
 async def test_search_needs_two_letters(sessions):
     await load(sessions)
     async with sessions() as session:
-        campaign = await ideas.current_campaign(session, CAMPAIGN_OPEN)
-        assert (await ideas.search(session, campaign, " ! ")).too_short
-        assert (await ideas.search(session, campaign, "a")).too_short
+        campaign = await browse.current_campaign(session, CAMPAIGN_OPEN)
+        assert (await search.search(session, campaign, " ! ")).too_short
+        assert (await search.search(session, campaign, "a")).too_short
 
 
 async def test_current_campaign_prefers_open_then_upcoming_then_latest(sessions):
     await load(sessions)
     async with sessions() as session:
-        assert (await ideas.current_campaign(session, BEFORE_CAMPAIGN)).slug == "test-campaign"
-        assert (await ideas.current_campaign(session, AFTER_CAMPAIGN + timedelta(days=300))).slug == "test-campaign"
+        assert (await browse.current_campaign(session, BEFORE_CAMPAIGN)).slug == "test-campaign"
+        assert (await browse.current_campaign(session, AFTER_CAMPAIGN + timedelta(days=300))).slug == "test-campaign"
 
 
 def test_database_urls_from_hosting_platforms():

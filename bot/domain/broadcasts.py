@@ -15,7 +15,6 @@ residents get; the preview uses it too."""
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,14 +24,15 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.moderation import MAX_DB_INT, is_moderator
+from bot.domain.lifecycle import has_rights, valid_id
+from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
+from bot.domain.texts import BroadcastText, check_broadcast
 from storage import broadcasts as store
 from storage import moderation as moderation_store
 from storage import outbox
 from storage.models import LANGUAGES, Broadcast
 from storage.outbox import BatchProgress
 
-MAX_TEXT_LENGTH = 3500  # characters as Telegram counts them (UTF-16 units); Telegram allows 4096
 RECENT_LIMIT = 10
 # A row `sending` for longer than this was left by a crash (the sender's requests time out after 30 s): it counts
 # as sent and will never change, so it does not hold the summary back.
@@ -80,7 +80,7 @@ def language_audience(language: str) -> Audience | None:
 
 
 def supporters_audience(idea_id: int) -> Audience | None:
-    return Audience("supporters", idea_id=idea_id) if 0 < idea_id <= MAX_DB_INT else None
+    return Audience("supporters", idea_id=idea_id) if valid_id(idea_id) else None
 
 
 def parse_audience(code: str | None) -> Audience | None:
@@ -95,45 +95,9 @@ def parse_audience(code: str | None) -> Audience | None:
     return None
 
 
-_IDEA_NUMBER = re.compile(r"^\s*#?(\d{1,12})\s*$")
-
-
-def parse_idea_number(text: str | None) -> int | None:
-    """"12" or "#12"."""
-    match = _IDEA_NUMBER.match(text or "")
-    return int(match.group(1)) if match else None
-
-
-# ------------------------------------------------------------------ the text (pure)
-
-@dataclass(frozen=True)
-class CheckedText:
-    text: str
-    problem: str | None  # "empty" or "too_long"
-    length: int
-    maximum: int = MAX_TEXT_LENGTH
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def check_text(raw: str | None) -> CheckedText:
-    """The announcement as typed (surrounding blank lines dropped, as Telegram drops them), at most 3,500."""
-    text = (raw or "").strip()
-    length = utf16_length(text)
-    if not text:
-        return CheckedText(text, "empty", 0)
-    if length > MAX_TEXT_LENGTH:
-        return CheckedText(text, "too_long", length)
-    return CheckedText(text, None, length)
-
-
 def message_html(text: str) -> str:
     """What residents receive (the bot sends HTML): the text escaped, so it shows literally."""
     return html.escape(text, quote=False)
-
-
 
 
 # ------------------------------------------------------------------ results
@@ -173,19 +137,7 @@ class Result:
     view: BroadcastView | None = None
     recipients: int = 0
     changed: int = 0  # pause / resume: how many messages
-    checked: CheckedText | None = None
-
-
-async def _has_rights(session: AsyncSession, actor_id: int, settings: Settings) -> bool:
-    user = await moderation_store.get_user(session, actor_id)
-    if user is None:
-        return actor_id in settings.admin_ids
-    return is_moderator(user, settings.admin_ids)
-
-
-async def has_rights(session: AsyncSession, settings: Settings, actor_id: int) -> bool:
-    """May this resident broadcast (and preview the digest)? Fresh from the database."""
-    return await _has_rights(session, actor_id, settings)
+    checked: BroadcastText | None = None
 
 
 async def _view(session: AsyncSession, broadcast: Broadcast) -> BroadcastView:
@@ -197,7 +149,7 @@ async def _view(session: AsyncSession, broadcast: Broadcast) -> BroadcastView:
 async def check_audience(session: AsyncSession, settings: Settings, actor_id: int,
                          audience: Audience | None) -> AudienceCheck:
     """How many residents the audience reaches now; NOT_FOUND for an unknown idea, EMPTY for nobody."""
-    if not await _has_rights(session, actor_id, settings):
+    if not await has_rights(session, settings, actor_id):
         return AudienceCheck(Outcome.NO_RIGHTS)
     if audience is None:
         return AudienceCheck(Outcome.NOT_FOUND)
@@ -214,9 +166,9 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
 
     The audience is counted again inside the transaction (residents may have blocked the bot since the
     preview); nobody left is refused and nothing is written."""
-    if not await _has_rights(session, actor_id, settings):
+    if not await has_rights(session, settings, actor_id):
         return Result(Outcome.NO_RIGHTS)
-    checked = check_text(draft.text)
+    checked = check_broadcast(draft.text)
     if checked.problem is not None:
         return Result(Outcome.BAD_TEXT, checked=checked)
     existing = await store.broadcast_by_batch(session, draft.batch_id)
@@ -250,9 +202,9 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
 # ------------------------------------------------------------------ progress, pause, resume
 
 async def progress(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int) -> Result:
-    if not await _has_rights(session, actor_id, settings):
+    if not await has_rights(session, settings, actor_id):
         return Result(Outcome.NO_RIGHTS)
-    broadcast = await store.get_broadcast(session, broadcast_id) if 0 < broadcast_id <= MAX_DB_INT else None
+    broadcast = await store.get_broadcast(session, broadcast_id) if valid_id(broadcast_id) else None
     if broadcast is None:
         return Result(Outcome.NOT_FOUND)
     return Result(Outcome.DONE, await _view(session, broadcast))
@@ -286,7 +238,7 @@ async def _move(session: AsyncSession, settings: Settings, actor_id: int, broadc
 async def recent(session: AsyncSession, settings: Settings, actor_id: int,
                  limit: int = RECENT_LIMIT) -> list[BroadcastView] | None:
     """/broadcasts: the latest broadcasts, newest first, with their progress. None without rights."""
-    if not await _has_rights(session, actor_id, settings):
+    if not await has_rights(session, settings, actor_id):
         return None
     broadcasts = await store.recent_broadcasts(session, limit)
     progress_by_batch = await store.progress_of(session, [broadcast.batch_id for broadcast in broadcasts])
@@ -321,11 +273,11 @@ async def finished_without_summary(session: AsyncSession, now: datetime, limit: 
 
 async def moderator_language(session: AsyncSession, moderator_id: int, default: str) -> str:
     user = await moderation_store.get_user(session, moderator_id)
-    return user.language if user is not None and user.language in LANGUAGES else default
+    return language_of(user.language if user is not None else None, default)
 
 
 async def write_summary(session: AsyncSession, broadcast_id: int,
-                        render: Callable[[BroadcastView], tuple[str, dict[str, Any] | None]], now: datetime) -> bool:
+                        render: Callable[[BroadcastView], Outgoing], now: datetime) -> bool:
     """In one transaction: mark the summary sent and write it to the moderator's outbox. True for exactly one
     caller, however often and however concurrently the job runs; False when it was done already or the
     broadcast is not finished (then nothing is written)."""
@@ -337,8 +289,7 @@ async def write_summary(session: AsyncSession, broadcast_id: int,
     if not await _over(session, view, now):  # a moderator resumed it meanwhile: next time
         await session.rollback()
         return False
-    text, markup = render(view)
-    await outbox.enqueue(session, broadcast.moderator_id, text, kind="broadcast_summary", reply_markup=markup,
-                         dedupe_key=f"broadcast-summary:{broadcast.id}")
+    await fan_out(session, [Recipient(broadcast.moderator_id, None, f"broadcast-summary:{broadcast.id}")],
+                  lambda _variant: render(view), kind="broadcast_summary")
     await session.commit()
     return True

@@ -1,5 +1,5 @@
 """The campaign calendar: a reminder when voting opens, reminders a few days before it closes, and the results
-digest when it has closed. No Telegram here: texts come from a `Renderer` (bot/ui/campaign_event_screens.py),
+digest when it has closed. No Telegram here: texts come from a `Renderer` (bot/ui/campaign_events_screens.py),
 and messages go to the outbox, which bot/delivery.py sends.
 
 Each event of a campaign happens once. It is a job run (storage/schedule.py) keyed by the campaign's slug:
@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
+from bot.domain.outgoing import Outgoing, Recipient, fan_out
 from bot.domain.rules import Phase, campaign_phase
 from storage import campaign_events as store
 from storage import ideas as idea_store
-from storage import outbox
 from storage.campaign_events import Totals
 from storage.db import SessionFactory
 from storage.models import Campaign, Category, Idea
@@ -144,12 +144,6 @@ def plan_events(campaign: Campaign, now: datetime, reminder_days: Sequence[int],
 
 
 @dataclass(frozen=True)
-class Outgoing:
-    text: str
-    reply_markup: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
 class Results:
     campaign: Campaign
     totals: Totals
@@ -160,7 +154,7 @@ class Results:
 
 
 class Renderer(Protocol):
-    """Texts in a given language (bot.ui.campaign_event_screens.CampaignEventRenderer)."""
+    """Texts in a given language (bot.ui.campaign_events_screens.CampaignEventRenderer)."""
 
     def opened(self, campaign: Campaign, language: str) -> Outgoing: ...
 
@@ -233,54 +227,46 @@ async def run_event(sessions: SessionFactory, settings: Settings, renderer: Rend
         if not await claim_run(session, event.job_kind, event.run_key):
             await session.rollback()
             return None
-        messages: list[dict[str, Any]] = []
+        written = 0
         if item.send:
+            not_before = quiet_until(now, settings.quiet_hours, settings.tz)
             if event.kind is EventKind.OPENED:
-                messages = await _opened_messages(session, renderer, campaign)
+                written = await _write_opened(session, renderer, campaign, not_before)
             elif event.kind is EventKind.CLOSING:
-                messages = await _closing_messages(session, renderer, campaign, event.days or 0)
+                written = await _write_closing(session, renderer, campaign, event.days or 0, not_before)
             else:
-                messages = await _results_messages(session, renderer, settings, results, charts)
-        written = await outbox.enqueue_many(
-            session, messages, not_before=quiet_until(now, settings.quiet_hours, settings.tz))
+                written = await _write_results(session, renderer, settings, results, charts, not_before)
         await session.commit()
     log.info("campaign %s: %s %s, %d messages", campaign.slug, event.job_kind,
              "sent" if item.send else "skipped (stale)", written)
     return written
 
 
-async def _opened_messages(session, renderer: Renderer, campaign: Campaign) -> list[dict[str, Any]]:
-    rendered: dict[str, Outgoing] = {}
-    messages = []
-    for user_id, language in await store.reminder_recipients(session):
-        if language not in rendered:
-            rendered[language] = renderer.opened(campaign, language)
-        out = rendered[language]
-        messages.append({
-            "chat_id": user_id, "kind": OUTBOX_KIND_REMINDER, "text": out.text, "reply_markup": out.reply_markup,
-            "dedupe_key": f"opened:{campaign.slug}:{user_id}", "batch_id": f"opened:{campaign.id}",
-        })
-    return messages
+async def _write_opened(session, renderer: Renderer, campaign: Campaign, not_before: datetime | None) -> int:
+    recipients = [Recipient(user_id, language, f"opened:{campaign.slug}:{user_id}")
+                  for user_id, language in await store.reminder_recipients(session)]
+    return await fan_out(session, recipients, lambda language: renderer.opened(campaign, language),
+                         kind=OUTBOX_KIND_REMINDER, batch_id=f"opened:{campaign.id}", not_before=not_before)
 
 
-async def _closing_messages(session, renderer: Renderer, campaign: Campaign, days: int) -> list[dict[str, Any]]:
-    recipients = await store.reminder_recipients(session)
+async def _write_closing(session, renderer: Renderer, campaign: Campaign, days: int,
+                         not_before: datetime | None) -> int:
+    """The closing reminder names the categories the resident has not supported an idea in yet."""
     categories = await store.categories_with_ideas(session, campaign.id)
     looked_at = await store.supported_categories(session, campaign.id)
-    rendered: dict[tuple[str, tuple[int, ...]], Outgoing] = {}
-    messages = []
-    for user_id, language in recipients:
+    recipients = []
+    for user_id, language in await store.reminder_recipients(session):
         seen = looked_at.get(user_id, set())
-        unseen = [category for category in categories if category.id not in seen]
-        cache_key = (language, tuple(category.id for category in unseen))
-        if cache_key not in rendered:
-            rendered[cache_key] = renderer.closing(campaign, language, days, unseen)
-        out = rendered[cache_key]
-        messages.append({
-            "chat_id": user_id, "kind": OUTBOX_KIND_REMINDER, "text": out.text, "reply_markup": out.reply_markup,
-            "dedupe_key": f"closing:{campaign.slug}:{days}:{user_id}", "batch_id": f"closing_{days}d:{campaign.id}",
-        })
-    return messages
+        unseen = tuple(category.id for category in categories if category.id not in seen)
+        recipients.append(Recipient(user_id, (language, unseen), f"closing:{campaign.slug}:{days}:{user_id}"))
+
+    def render(variant: tuple[str, tuple[int, ...]]) -> Outgoing:
+        language, unseen = variant
+        return renderer.closing(campaign, language, days, [category for category in categories
+                                                           if category.id in unseen])
+
+    return await fan_out(session, recipients, render, kind=OUTBOX_KIND_REMINDER,
+                         batch_id=f"closing_{days}d:{campaign.id}", not_before=not_before)
 
 
 async def load_results(session, campaign: Campaign) -> Results:
@@ -319,26 +305,25 @@ async def _draw_into(charts: dict[str, Path | None], renderer: Renderer, results
         charts[language] = None
 
 
-async def _results_messages(session, renderer: Renderer, settings: Settings, results: Results | None,
-                            charts: dict[str, Path | None]) -> list[dict[str, Any]]:
+async def _write_results(session, renderer: Renderer, settings: Settings, results: Results | None,
+                         charts: dict[str, Path | None], not_before: datetime | None) -> int:
+    """Each reader gets the chart (a photo with its caption, when it could be drawn), then the text."""
     assert results is not None
     campaign = results.campaign
-    rendered: dict[str, tuple[str, Outgoing]] = {}
-    messages = []
-    for user_id, language in await store.results_recipients(session, campaign.id):
-        if language not in rendered:
-            rendered[language] = (renderer.results_caption(results, language), renderer.results_text(results, language))
-            if language not in charts:  # a reader of a language nobody read a moment ago
-                await _draw_into(charts, renderer, results, language, settings)
-        caption, out = rendered[language]
-        batch_id = f"results:{campaign.id}"
+    readers = await store.results_recipients(session, campaign.id)
+    for language in sorted({language for _user_id, language in readers} - set(charts)):
+        await _draw_into(charts, renderer, results, language, settings)  # a language nobody read a moment ago
+    recipients = []
+    for user_id, language in readers:
         if charts.get(language) is not None:
-            messages.append({
-                "chat_id": user_id, "kind": OUTBOX_KIND_RESULTS, "text": caption, "photo_path": str(charts[language]),
-                "dedupe_key": f"results:{campaign.slug}:{user_id}:photo", "batch_id": batch_id,
-            })
-        messages.append({
-            "chat_id": user_id, "kind": OUTBOX_KIND_RESULTS, "text": out.text, "reply_markup": out.reply_markup,
-            "dedupe_key": f"results:{campaign.slug}:{user_id}:text", "batch_id": batch_id,
-        })
-    return messages
+            recipients.append(Recipient(user_id, (language, "photo"), f"results:{campaign.slug}:{user_id}:photo"))
+        recipients.append(Recipient(user_id, (language, "text"), f"results:{campaign.slug}:{user_id}:text"))
+
+    def render(variant: tuple[str, str]) -> Outgoing:
+        language, part = variant
+        if part == "photo":
+            return Outgoing(renderer.results_caption(results, language), photo_path=str(charts[language]))
+        return renderer.results_text(results, language)
+
+    return await fan_out(session, recipients, render, kind=OUTBOX_KIND_RESULTS, batch_id=f"results:{campaign.id}",
+                         not_before=not_before)

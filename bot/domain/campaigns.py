@@ -138,11 +138,9 @@ async def collect_stats(session: AsyncSession) -> Stats:
     )
 
 
-RIGA = ZoneInfo("Europe/Riga")
-
-
-def shift_to_open(spec: CampaignSpec, now: datetime, tz: ZoneInfo = RIGA) -> CampaignSpec:
-    """The example campaign moved so that it opens at today's midnight (Riga), keeping its length (chat demo)."""
+def shift_to_open(spec: CampaignSpec, now: datetime, tz: ZoneInfo) -> CampaignSpec:
+    """The example campaign moved so that it opens at today's midnight (in `tz`, the TIMEZONE setting), keeping
+    its length (chat demo)."""
     length = spec.ends_at - spec.starts_at
     starts_at = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return spec.model_copy(update={"starts_at": starts_at, "ends_at": starts_at + length})

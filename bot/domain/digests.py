@@ -1,5 +1,5 @@
 """The weekly digest, the weekly personal news and the new-idea cards: what goes to whom, and when. No Telegram
-here: texts come from a `DigestRenderer` (bot/ui/digest_screens.py) and go to the outbox; bot/digest_jobs.py
+here: texts come from a `DigestRenderer` (bot/ui/digests_screens.py) and go to the outbox; bot/jobs.py
 holds the scheduler's entry points.
 
 The week. A weekly job covers the 7 days (Riga wall-clock time, so 167 or 169 hours across a DST change)
@@ -18,7 +18,6 @@ week still gets its digest from a later trigger)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.moderation import Outgoing
+from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from storage import digests as store
 from storage import ideas as idea_store
-from storage.models import LANGUAGES, VISIBLE_STATUSES, Campaign, Category, Idea, IdeaStatus, StatusChange
+from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaStatus, StatusChange
 from storage.schedule import claim_run
 
 S = IdeaStatus
@@ -92,10 +91,6 @@ def quiet_hours_end(moment: datetime, tz: ZoneInfo, quiet_hours: tuple[int, int]
     return wake.replace(tzinfo=tz).astimezone(moment.tzinfo)
 
 
-def language_of(language: str | None, default: str) -> str:
-    return language if language in LANGUAGES else default
-
-
 # ------------------------------------------------------------------ the digest's sections (pure)
 
 @dataclass(frozen=True)
@@ -116,6 +111,10 @@ class DigestSections:
     def items(self) -> list[DigestItem]:
         """Every listed item, in the order of the message (its buttons are numbered in this order)."""
         return [*self.new, *self.top, *self.changed]
+
+    def listed_ids(self, limit: int) -> frozenset[int]:
+        """The ideas a message with at most `limit` items per section lists."""
+        return frozenset(item.idea.id for section in (self.new, self.top, self.changed) for item in section[:limit])
 
     @property
     def shown_change_idea_ids(self) -> set[int]:
@@ -174,21 +173,30 @@ class NewsItem:
         return self.idea.status in VISIBLE_STATUSES and not self.idea.hidden
 
 
-class DigestRenderer(Protocol):
-    """Implemented by bot.ui.digest_screens.DigestScreens; each method renders in its own i18n context."""
+@dataclass(frozen=True)
+class DigestMessage:
+    out: Outgoing
+    listed: frozenset[int]  # the ideas it lists (as many as fit into one message)
 
-    def digest(self, digest: Digest, language: str) -> Outgoing: ...
+
+class DigestRenderer(Protocol):
+    """Implemented by bot.ui.digests_screens.DigestScreens; each method renders in its own i18n context."""
+
+    def digest(self, digest: Digest, language: str) -> DigestMessage: ...
 
     def news(self, items: list[NewsItem], language: str) -> Outgoing: ...
 
     def new_idea_card(self, idea: Idea, category: Category, language: str) -> Outgoing: ...
 
-    def listed_idea_ids(self, markup: dict) -> set[int]:
-        """The ideas a digest rendered by `digest` lists (read back from its keyboard)."""
-        ...
-
 
 # ------------------------------------------------------------------ the weekly digest
+
+async def next_digest(session: AsyncSession, now: datetime, tz: ZoneInfo) -> Digest | None:
+    """The digest as it would go out now (for a moderator's preview), or None when none would (no campaign open
+    or closed within the week, or nothing new and no status change). Writes nothing."""
+    digest = await collect_digest(session, now, tz)
+    return None if digest is None or digest.sections.empty else digest
+
 
 async def collect_digest(session: AsyncSession, now: datetime, tz: ZoneInfo) -> Digest | None:
     """This week's digest (maybe empty), or None when no campaign is open or closed within the week."""
@@ -208,7 +216,8 @@ async def collect_digest(session: AsyncSession, now: datetime, tz: ZoneInfo) -> 
 async def write_weekly_digest(session: AsyncSession, now: datetime, tz: ZoneInfo, quiet_hours: tuple[int, int],
                               renderer: DigestRenderer, default_language: str = "lv") -> int:
     """Claim this week's digest and write it for every reachable subscriber, in one transaction; the text is
-    rendered once per language. Returns how many messages were written (0: claimed before, or nothing to say)."""
+    rendered once per language, and the ideas it lists in each language are recorded (for the personal news).
+    Returns how many messages were written (0: claimed before, or nothing to say)."""
     week = week_key(now, tz)
     if not await claim_run(session, DIGEST_JOB, week, now=now):  # first: on SQLite it takes the write lock
         await session.rollback()
@@ -220,17 +229,14 @@ async def write_weekly_digest(session: AsyncSession, now: datetime, tz: ZoneInfo
     if digest.sections.empty:
         await session.commit()  # decided: no digest this week
         return 0
-    rendered: dict[str, Outgoing] = {}
-    messages = []
-    for user_id, stored_language in await store.digest_recipients(session):
-        language = language_of(stored_language, default_language)
-        if language not in rendered:
-            rendered[language] = renderer.digest(digest, language)
-        out = rendered[language]
-        messages.append({"chat_id": user_id, "text": out.text, "reply_markup": out.markup,
-                         "dedupe_key": f"digest:{week}:{user_id}"})
-    added = await store.write_messages(session, messages, kind=DIGEST_KIND, batch_id=f"digest:{week}",
-                                       not_before=quiet_hours_end(now, tz, quiet_hours))
+    recipients = [Recipient(user_id, language_of(language, default_language), f"digest:{week}:{user_id}")
+                  for user_id, language in await store.digest_recipients(session)]
+    messages = {language: renderer.digest(digest, language)
+                for language in sorted({recipient.variant for recipient in recipients})}
+    for language, message in messages.items():
+        await store.record_listing(session, week, language, message.listed)
+    added = await fan_out(session, recipients, lambda language: messages[language].out, kind=DIGEST_KIND,
+                          batch_id=f"digest:{week}", not_before=quiet_hours_end(now, tz, quiet_hours))
     await session.commit()
     return added
 
@@ -270,31 +276,27 @@ async def write_personal_news(session: AsyncSession, now: datetime, tz: ZoneInfo
     by_user: dict[int, list[store.NewsReader]] = defaultdict(list)
     for reader in await store.news_readers(session, [idea for _change, idea in changes.values()]):
         by_user[reader.user_id].append(reader)
-    shown = await _shown_in_digest(session, week, changes, list(by_user), renderer)
+    languages = {user_id: language_of(readers[0].language, default_language) for user_id, readers in by_user.items()}
+    shown = await _shown_in_digest(session, week, changes, languages)
 
-    rendered: dict[tuple, Outgoing] = {}  # residents with the same news in the same language share a text
-    messages = []
+    news: dict[tuple, list[NewsItem]] = {}  # residents with the same news in the same language share a text
+    recipients = []
     for user_id, readers in by_user.items():
         items = news_items_for(readers, changes, shown.get(user_id, set()))
-        if not items:
-            continue
-        language = language_of(readers[0].language, default_language)
-        key = (language, tuple((item.idea.id, item.change.id, item.is_author) for item in items))
-        if key not in rendered:
-            rendered[key] = renderer.news(items, language)
-        out = rendered[key]
-        messages.append({"chat_id": user_id, "text": out.text, "reply_markup": out.markup,
-                         "dedupe_key": f"news:{week}:{user_id}"})
-    added = await store.write_messages(session, messages, kind=NEWS_KIND, batch_id=f"news:{week}",
-                                       not_before=quiet_hours_end(now, tz, quiet_hours))
+        if items:
+            key = (languages[user_id], tuple((item.idea.id, item.change.id, item.is_author) for item in items))
+            news[key] = items
+            recipients.append(Recipient(user_id, key, f"news:{week}:{user_id}"))
+    added = await fan_out(session, recipients, lambda key: renderer.news(news[key], key[0]), kind=NEWS_KIND,
+                          batch_id=f"news:{week}", not_before=quiet_hours_end(now, tz, quiet_hours))
     await session.commit()
     return added
 
 
 async def _shown_in_digest(session: AsyncSession, week: str, changes: dict[int, tuple[StatusChange, Idea]],
-                           user_ids: list[int], renderer: DigestRenderer) -> dict[int, set[int]]:
-    """For each resident, the ideas whose current status change this week's digest (as written for them) showed:
-    listed in it, and changed to a status the digest tells of before the digest was written."""
+                           languages: dict[int, str]) -> dict[int, set[int]]:
+    """For each resident who got this week's digest, the ideas whose current status change it showed them:
+    listed in the digest of their language, and changed to a status the digest tells of before it was written."""
     written_at = await store.run_claimed_at(session, DIGEST_JOB, week)
     if written_at is None:
         return {}
@@ -302,13 +304,9 @@ async def _shown_in_digest(session: AsyncSession, week: str, changes: dict[int, 
             if change.status in DIGEST_STATUSES and change.created_at < written_at}
     if not told:
         return {}
-    listed: dict[str, set[int]] = {}  # one parse per distinct keyboard (one per language)
-    shown = {}
-    for user_id, markup in (await store.batch_markups(session, f"digest:{week}", user_ids)).items():
-        if markup not in listed:
-            listed[markup] = renderer.listed_idea_ids(json.loads(markup)) & told
-        shown[user_id] = listed[markup]
-    return shown
+    listed = await store.listed_ideas(session, week)
+    readers = await store.batch_chat_ids(session, f"digest:{week}", list(languages))
+    return {user_id: listed.get(languages[user_id], set()) & told for user_id in readers}
 
 
 # ------------------------------------------------------------------ new-idea cards
@@ -367,16 +365,10 @@ async def write_new_idea_cards(session: AsyncSession, now: datetime, tz: ZoneInf
     if not chosen:
         return 0
     ideas = await store.ideas_with_categories(session, [candidate.idea_id for candidate in chosen])
-    rendered: dict[tuple[int, str], Outgoing] = {}
-    messages = []
-    for candidate in chosen:
-        idea, category = ideas[candidate.idea_id]
-        language = language_of(candidate.language, default_language)
-        if (idea.id, language) not in rendered:
-            rendered[(idea.id, language)] = renderer.new_idea_card(idea, category, language)
-        out = rendered[(idea.id, language)]
-        messages.append({"chat_id": candidate.user_id, "text": out.text, "reply_markup": out.markup,
-                         "dedupe_key": card_key(idea.id, candidate.user_id)})
-    added = await store.write_messages(session, messages, kind=CARD_KIND, batch_id=card_batch(today))
+    recipients = [Recipient(candidate.user_id, (candidate.idea_id, language_of(candidate.language, default_language)),
+                            card_key(candidate.idea_id, candidate.user_id)) for candidate in chosen]
+    added = await fan_out(session, recipients,
+                          lambda variant: renderer.new_idea_card(*ideas[variant[0]], variant[1]),
+                          kind=CARD_KIND, batch_id=card_batch(today))
     await session.commit()
     return added

@@ -3,8 +3,6 @@ No Telegram here; the conversation itself is handlers/proposals.py."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -13,8 +11,10 @@ from rapidfuzz import fuzz, process
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.moderation import announce_proposal
+from bot.domain.announcements import announce_proposal
+from bot.domain.moderation import Renderer
 from bot.domain.rules import Phase, campaign_phase
+from bot.domain.texts import check_body, check_title
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import proposals as proposal_store
@@ -22,76 +22,8 @@ from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, Campaign, Category, Idea, IdeaStatus, User
 from storage.text import search_key
 
-TITLE_LIMITS = (10, 120)
-BODY_LIMITS = (30, 2000)
-# Fewer letters than this is no title or text, whatever its length: "!!!!!!!!!!", a row of emoji.
-MIN_LETTERS = {"title": 5, "body": 15}
 SIMILARITY_CUTOFF = 75  # rapidfuzz token_set_ratio, 0..100
 SIMILAR_LIMIT = 3
-
-
-class TextProblem(StrEnum):
-    EMPTY = "empty"
-    TOO_SHORT = "too_short"
-    TOO_LONG = "too_long"
-    NO_WORDS = "no_words"
-
-
-@dataclass(frozen=True)
-class CheckedText:
-    text: str  # cleaned
-    problem: TextProblem | None
-    minimum: int
-    maximum: int
-
-    @property
-    def length(self) -> int:
-        return len(self.text)
-
-
-_SPACES = re.compile(r"[^\S\n]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-
-
-def clean_text(raw: str, *, multiline: bool) -> str:
-    """Drop invisible and control characters (zero-width spaces, bidi marks, soft hyphens), fold runs of spaces,
-    keep at most one empty line between paragraphs; a title becomes one line."""
-    text = unicodedata.normalize("NFC", raw)
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char == "\n":
-            kept.append("\n" if multiline else " ")
-        elif category in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp"):
-            kept.append(" " if category in ("Cc", "Zl", "Zp") else "")
-        else:
-            kept.append(char)
-    lines = [_SPACES.sub(" ", line).strip() for line in "".join(kept).split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def _check(raw: str, limits: tuple[int, int], letters_needed: int, multiline: bool) -> CheckedText:
-    text = clean_text(raw, multiline=multiline)
-    minimum, maximum = limits
-    if not text:
-        problem = TextProblem.EMPTY
-    elif len(text) > maximum:
-        problem = TextProblem.TOO_LONG
-    elif len(text) < minimum:
-        problem = TextProblem.TOO_SHORT
-    elif sum(char.isalpha() for char in text) < letters_needed:
-        problem = TextProblem.NO_WORDS
-    else:
-        problem = None
-    return CheckedText(text, problem, minimum, maximum)
-
-
-def check_title(raw: str) -> CheckedText:
-    return _check(raw, TITLE_LIMITS, MIN_LETTERS["title"], multiline=False)
-
-
-def check_body(raw: str) -> CheckedText:
-    return _check(raw, BODY_LIMITS, MIN_LETTERS["body"], multiline=True)
 
 
 class ProposalRefusal(StrEnum):
@@ -188,7 +120,7 @@ class SendOutcome:
 
 
 async def send(session: AsyncSession, author: User, draft: dict, now: datetime, settings: Settings,
-               bot_username: str) -> SendOutcome:
+               bot_username: str, renderer: Renderer) -> SendOutcome:
     """Check everything again (the draft comes from stored conversation state, the campaign may have closed),
     store the proposal and tell the moderators, in one transaction."""
     gate = await proposal_gate(session, author, now, settings.max_pending_proposals)
@@ -200,7 +132,7 @@ async def send(session: AsyncSession, author: User, draft: dict, now: datetime, 
         return SendOutcome(gate.campaign)
     language = draft.get("language") if draft.get("language") in LANGUAGES else author.language
     idea = await submit(session, author, gate.campaign, category, title.text, body.text, language, now)
-    await announce_proposal(session, idea.id, settings, bot_username)
+    await announce_proposal(session, idea.id, settings, bot_username, renderer)
     await session.commit()
     return SendOutcome(gate.campaign, idea=idea)
 

@@ -10,7 +10,8 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.domain.moderation import announce_hidden
+from bot.domain.announcements import announce_hidden
+from bot.domain.moderation import Renderer
 from storage import ideas as idea_store
 from storage import reports as report_store
 from storage.models import User
@@ -32,7 +33,7 @@ class ReportOutcome:
 
 
 async def report_idea(session: AsyncSession, user: User, idea_id: int, reason: str, now: datetime,
-                      settings: Settings, bot_username: str) -> ReportOutcome:
+                      settings: Settings, bot_username: str, renderer: Renderer) -> ReportOutcome:
     if reason not in REASONS:
         return ReportOutcome(ReportRefusal.UNKNOWN_REASON)
     if user.is_banned:
@@ -45,6 +46,6 @@ async def report_idea(session: AsyncSession, user: User, idea_id: int, reason: s
     if recorded and await report_store.count_open_reports(session, idea_id) >= settings.reports_to_hide:
         hidden = await report_store.hide(session, idea_id)
         if hidden:
-            await announce_hidden(session, idea_id, settings, bot_username)
+            await announce_hidden(session, idea_id, settings, bot_username, renderer)
     await session.commit()
     return ReportOutcome(recorded=recorded, hidden=hidden)

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.lifecycle import valid_id
 from storage import campaigns as campaign_store
 from storage import subscriptions as store
 from storage.models import Campaign, Category
@@ -117,7 +118,7 @@ async def set_category(session: AsyncSession, user_id: int, category_id: int, on
                        now: datetime) -> CategoryChange:
     """Choose a category of the current campaign (or drop it): its new ideas come as one-tap vote cards."""
     campaign = await campaign_store.current_campaign(session, now)
-    category = await campaign_store.get_category(session, category_id) if 0 < category_id < 2**31 else None
+    category = await campaign_store.get_category(session, category_id) if valid_id(category_id) else None
     options = await store.get_options(session, user_id)
     if campaign is None or category is None or category.campaign_id != campaign.id or options is None:
         outcome = Outcome.NOT_FOUND
@@ -148,3 +149,16 @@ async def unsubscribe_digest(session: AsyncSession, user_id: int) -> bool:
     changed = await store.set_options(session, user_id, {"subscribed": False})
     await session.commit()
     return changed
+
+
+async def set_status_notifications(session: AsyncSession, user_id: int, on: bool) -> bool:
+    """News about my ideas, off (the button under a notification) or on (/notifications): the same switch as the
+    NEWS option. Returns whether it changed."""
+    changed = await store.set_options(session, user_id, {OPTIONS[NEWS]: on})
+    await session.commit()
+    return changed
+
+
+async def status_notifications_on(session: AsyncSession, user_id: int) -> bool:
+    options = await store.get_options(session, user_id)
+    return bool(options is None or options.notify_status)

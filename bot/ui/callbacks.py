@@ -52,3 +52,64 @@ MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 class Report(CallbackData, prefix="r"):
     id: int
     reason: str  # one of bot.domain.reports.REASONS; checked again by the domain
+
+
+# ------------------------------------------------------------------ moderators' cards
+
+class Mod(CallbackData, prefix="md"):
+    """A button on a moderation card. `v` is the idea's version the moderator saw; `r` a reason or language."""
+
+    act: str
+    id: int
+    v: int = 0
+    r: str = ""
+
+
+MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON = "c", "p", "r", "rr", "rt"
+MOD_EDIT, MOD_EDIT_LANGUAGE, MOD_DUPLICATE = "e", "el", "d"
+MOD_ACTS = frozenset({MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON, MOD_EDIT, MOD_EDIT_LANGUAGE,
+                      MOD_DUPLICATE})
+
+
+class NotifyToggle(CallbackData, prefix="nt"):
+    """A resident turns status notifications on (1) or off (0); src "n" = under a notification, "s" = /notifications."""
+
+    on: int
+    src: str = "s"
+
+
+# ------------------------------------------------------------------ broadcasts
+
+class BroadcastStep(CallbackData, prefix="bc"):
+    """A step of the moderator's broadcast conversation. `a`: an audience code (AUDIENCE_BUTTONS); `n`: the draft's
+    nonce, so an older preview's Confirm cannot send a newer text. Checked against the conversation state."""
+
+    act: str
+    a: str = ""
+    n: str = ""
+
+
+class BroadcastButton(CallbackData, prefix="bcp"):
+    """A button under a broadcast's progress: refresh, pause or resume broadcast `id`."""
+
+    act: str
+    id: int
+
+
+STEP_AUDIENCE, STEP_SEND, STEP_EDIT, STEP_CANCEL = "a", "s", "e", "x"
+PROGRESS_REFRESH, PROGRESS_PAUSE, PROGRESS_RESUME = "r", "p", "u"
+IDEA_AUDIENCE = "idea"  # "supporters of an idea": the number is asked next
+
+
+# ------------------------------------------------------------------ subscriptions
+
+class Subs(CallbackData, prefix="sb"):
+    """A subscription button: codes and ids only. `on` is the state asked for (an old button cannot flip it back)."""
+
+    act: str  # one of the SUB_* codes
+    opt: str = ""  # bot.domain.subscriptions option code, for SUB_OPTION
+    on: int = 0
+    cat: int = 0  # a category id, for SUB_CATEGORY
+
+
+SUB_HOME, SUB_OPTION, SUB_CATEGORIES, SUB_CATEGORY, SUB_STOP_DIGEST = "h", "o", "cs", "c", "ud"

@@ -1,62 +1,46 @@
 """Moderators' screens (the moderation card, the queue, the audit log, prompts and answers) and the messages the
 moderation sends through the outbox (status notifications to residents, posts to the moderators' chat).
 
-Every idea text and every note is escaped here. Importing this module registers `ScreensRenderer` as the
-domain's default renderer, so `bot.domain.moderation.announce_proposal(...)` works without passing one."""
+Every idea text and every note is escaped here. `ScreensRenderer` renders the outbox's texts for the domain; the
+dispatcher holds one in its workflow data ("moderation_renderer")."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
+from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain import lifecycle, staff
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
-from bot.domain.localized import localized
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
+from bot.domain.lifecycle import Outcome
+from bot.domain.outgoing import Outgoing
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen, supporters_text
+from bot.ui.callbacks import (
+    MOD_CARD,
+    MOD_DUPLICATE,
+    MOD_EDIT,
+    MOD_EDIT_LANGUAGE,
+    MOD_PUBLISH,
+    MOD_REASON,
+    MOD_REJECT,
+    MOD_TYPE_REASON,
+    Mod,
+    NotifyToggle,
+)
+from bot.ui.screens import Screen, supporters_text, title_of
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
-from bot.ui.text import escape, shorten, utf16_length
+from bot.ui.text import escape, shorten, visible_length
 from storage.models import Idea, IdeaStatus
 
 S = IdeaStatus
 CARD_LIMIT = 3800  # the card's visible length; leaves room for an answer line above it (Telegram: 4096)
-CALLBACK_ANSWER_LIMIT = 200
-
-
-# ------------------------------------------------------------------ callback data (ids and codes only)
-
-class Mod(CallbackData, prefix="md"):
-    """A button on a moderation card. `v` is the idea's version the moderator saw; `r` a reason or language."""
-
-    act: str
-    id: int
-    v: int = 0
-    r: str = ""
-
-
-MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON = "c", "p", "r", "rr", "rt"
-MOD_EDIT, MOD_EDIT_LANGUAGE, MOD_DUPLICATE = "e", "el", "d"
-MOD_ACTS = frozenset({MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_REASON, MOD_EDIT, MOD_EDIT_LANGUAGE,
-                      MOD_DUPLICATE})
-
-
-class NotifyToggle(CallbackData, prefix="nt"):
-    """A resident turns status notifications on (1) or off (0); src "n" = under a notification, "s" = /notifications."""
-
-    on: int
-    src: str = "s"
 
 
 # ------------------------------------------------------------------ words
@@ -101,15 +85,7 @@ def _action_name(action: str) -> str:
     return names.get(action, action)
 
 
-def _title(row: object, language: str) -> str:
-    return localized(row, "title", language).text
-
-
 # ------------------------------------------------------------------ the moderation card
-
-def _visible_length(html_text: str) -> int:
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
-
 
 def _fit(texts: list[str], budget: int) -> list[str]:
     """Shorten the longest texts first so that together they take at most `budget` characters."""
@@ -132,7 +108,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     head.append(_("🛡 <b>Idea #{id}</b> · {icon} {status}").format(
         id=idea.id, icon=STATUS_ICONS.get(idea.status, ""), status=status_name(idea.status)) + hidden)
     if card.category is not None:
-        head.append(f"🏷 {escape(_title(card.category, language))}")
+        head.append(f"🏷 {escape(title_of(card.category, language))}")
     if idea.author_id is not None:
         head.append(_("👤 Author: <code>{author}</code>").format(author=idea.author_id))
     else:
@@ -141,7 +117,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     head.append(f"👍 {supporters_text(idea.supporters_count)}")
     if card.merged_into is not None:
         head.append(_("🔁 Counts for idea #{id}: {title}").format(
-            id=card.merged_into.id, title=escape(shorten(_title(card.merged_into, language), 80))))
+            id=card.merged_into.id, title=escape(shorten(title_of(card.merged_into, language), 80))))
 
     tail: list[str] = []
     if card.history:
@@ -166,7 +142,7 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
     fixed = head + tail + [f"<b>{code.upper()}</b> {escape(title or '')}" for code, title, _body in texts_present]
     if missing:
         fixed.append(_("Not translated yet: {languages}").format(languages=", ".join(c.upper() for c in missing)))
-    budget = CARD_LIMIT - _visible_length("\n".join(fixed)) - 8 * len(texts_present)
+    budget = CARD_LIMIT - visible_length("\n".join(fixed)) - 8 * len(texts_present)
     bodies = _fit([body or "" for _code, _title, body in texts_present], budget)
 
     lines = list(head)
@@ -188,10 +164,10 @@ def card_markup(card: mod.ModerationCard, bot_username: str) -> InlineKeyboardMa
         return InlineKeyboardButton(text=text, callback_data=Mod(act=act, id=idea.id, v=idea.version).pack())
 
     decisions = []
-    if mod.can_transition(idea.status, S.PUBLISHED, republish=True) or (
+    if lifecycle.can_transition(idea.status, S.PUBLISHED, republish=True) or (
             idea.hidden and idea.status not in (S.PENDING, S.REJECTED, S.MERGED)):
         decisions.append(button(_("✅ Publish"), MOD_PUBLISH))
-    if mod.can_transition(idea.status, S.REJECTED):
+    if lifecycle.can_transition(idea.status, S.REJECTED):
         decisions.append(button(_("❌ Reject"), MOD_REJECT))
     builder = InlineKeyboardBuilder()
     if decisions:
@@ -199,7 +175,7 @@ def card_markup(card: mod.ModerationCard, bot_username: str) -> InlineKeyboardMa
     others = []
     if idea.status != S.MERGED:
         others.append(button(_("✏️ Edit text"), MOD_EDIT))
-    if mod.can_transition(idea.status, S.MERGED):
+    if lifecycle.can_transition(idea.status, S.MERGED):
         others.append(button(_("🔁 Duplicate of…"), MOD_DUPLICATE))
     if others:
         builder.row(*others)
@@ -220,12 +196,12 @@ def reject_reasons_screen(card: mod.ModerationCard, language: str) -> Screen:
     idea = card.idea
     text = "\n".join([
         _("❌ <b>Reject idea #{id}?</b>").format(id=idea.id),
-        f"<i>{escape(shorten(_title(idea, language), 200))}</i>",
+        f"<i>{escape(shorten(title_of(idea, language), 200))}</i>",
         "",
         _("Choose the reason. The author will see it."),
     ])
     builder = InlineKeyboardBuilder()
-    for code in mod.REJECT_REASONS:
+    for code in lifecycle.REJECT_REASONS:
         builder.row(InlineKeyboardButton(
             text=reason_label(code), callback_data=Mod(act=MOD_REASON, id=idea.id, v=idea.version, r=code).pack()))
     builder.row(InlineKeyboardButton(
@@ -297,7 +273,7 @@ def body_prompt(idea: Idea, language: str, limits: tuple[int, int], mention: str
 
 
 def text_problem(what: str, checked) -> str:
-    """Why a title or text was refused (checked: bot.domain.proposals.CheckedText)."""
+    """Why a title or text was refused (checked: bot.domain.texts.CheckedText)."""
     problem = str(checked.problem)
     if problem == "too_long":
         message = (_("The title is too long: {length} characters, at most {max}.") if what == "title" else
@@ -325,7 +301,7 @@ def action_answer(result: mod.ActionResult, idea_id: int, into_id: int | None = 
     """One line about what happened (or why nothing did), for above the card or as a button's alert."""
     outcome, card = result.outcome, result.card
     current = card.idea.status if card else None
-    if outcome is mod.Outcome.DONE:
+    if outcome is Outcome.DONE:
         action = result.action
         if action == "publish":
             text = _("✅ Idea #{id} is published.")
@@ -345,32 +321,32 @@ def action_answer(result: mod.ActionResult, idea_id: int, into_id: int | None = 
             return _("📋 Idea #{id} is now: {status}.").format(
                 id=idea_id, status=status_name(result.status)) + _notified(result)
         return text.format(id=idea_id) + _notified(result)
-    if outcome is mod.Outcome.NOT_FOUND:
+    if outcome is Outcome.NOT_FOUND:
         return _("😕 There is no idea #{id}.").format(id=idea_id)
-    if outcome is mod.Outcome.TARGET_NOT_FOUND:
+    if outcome is Outcome.TARGET_NOT_FOUND:
         return _("😕 There is no idea #{id}.").format(id=into_id)
-    if outcome is mod.Outcome.SAME_IDEA:
+    if outcome is Outcome.SAME_IDEA:
         return _("An idea cannot be a duplicate of itself.")
-    if outcome is mod.Outcome.TARGET_NOT_PUBLIC:
+    if outcome is Outcome.TARGET_NOT_PUBLIC:
         return _("🚫 Idea #{into} is not public, so it cannot take supporters. Choose a published idea.").format(
             into=into_id)
-    if outcome is mod.Outcome.ALREADY:
+    if outcome is Outcome.ALREADY:
         if result.action == "merge" and card is not None and card.merged_into is not None:
             return _("ℹ️ Idea #{id} is already merged into idea #{into}: another moderator was quicker.").format(
                 id=idea_id, into=card.merged_into.id)
         return _("ℹ️ Idea #{id} is already {status}: another moderator was quicker.").format(
             id=idea_id, status=status_name(current or result.status or ""))
-    if outcome is mod.Outcome.CHANGED:
+    if outcome is Outcome.CHANGED:
         return _("⚠️ Another moderator changed idea #{id} meanwhile, so nothing was done. "
                  "Here it is as it is now.").format(id=idea_id)
-    if outcome is mod.Outcome.NOT_ALLOWED and result.action in ("edit", "translate"):
+    if outcome is Outcome.NOT_ALLOWED and result.action in ("edit", "translate"):
         return _("🚫 Idea #{id} is {current}: its texts can no longer be edited.").format(
             id=idea_id, current=status_name(current or ""))
-    if outcome is mod.Outcome.NOT_ALLOWED:
+    if outcome is Outcome.NOT_ALLOWED:
         wanted = status_name(result.status) if result.status else ""
         return _("🚫 Idea #{id} is {current}: it cannot become “{wanted}”.").format(
             id=idea_id, current=status_name(current or ""), wanted=wanted)
-    if outcome is mod.Outcome.BAD_TEXT:
+    if outcome is Outcome.BAD_TEXT:
         return text_problem(result.problem, result.problem_detail)
     return _("🚫 Only moderators can do this.")
 
@@ -382,24 +358,19 @@ def _notified(result: mod.ActionResult) -> str:
                           result.notified).format(count=fmt_number(result.notified))
 
 
-def alert(text: str) -> str:
-    """A button's answer: Telegram shows at most 200 characters, without HTML."""
-    return shorten(html.unescape(re.sub(r"<[^>]+>", "", text)), CALLBACK_ANSWER_LIMIT)
-
-
-def user_action_answer(result: mod.UserActionResult, command: str) -> str:
+def user_action_answer(result: staff.UserActionResult, command: str) -> str:
     """Answers to /ban, /unban and /moderators add|remove."""
     user_id = result.user_id
     outcome = result.outcome
-    if outcome is mod.Outcome.PROTECTED:
+    if outcome is Outcome.PROTECTED:
         return _("🚫 {user} is an admin (ADMIN_IDS): admins cannot be banned or removed here.").format(user=user_id)
-    if outcome is mod.Outcome.SELF:
+    if outcome is Outcome.SELF:
         return _("🚫 You cannot do this to yourself.")
-    if outcome is mod.Outcome.ADMINS_ONLY:
+    if outcome is Outcome.ADMINS_ONLY:
         return _("🚫 Only an admin can do this.")
-    if outcome is mod.Outcome.NO_RIGHTS:
+    if outcome is Outcome.NO_RIGHTS:
         return _("🚫 Only moderators can do this.")
-    done = outcome is mod.Outcome.DONE
+    done = outcome is Outcome.DONE
     texts = {
         "ban": (_("🚫 Resident {user} is banned: they can no longer propose, support or report ideas."),
                 _("Resident {user} is already banned.")),
@@ -424,7 +395,7 @@ def usage(command: str) -> str:
         "moderators": _("Usage: /moderators add USER_ID, /moderators remove USER_ID, or /moderators to list them"),
         "audit": _("Usage: /audit N for idea N, or /audit user USER_ID for a resident"),
     }
-    return "🛈 " + texts[command].format(codes=", ".join(mod.STATUS_COMMAND_CODES))
+    return "🛈 " + texts[command].format(codes=", ".join(lifecycle.STATUS_COMMAND_CODES))
 
 
 def moderator_help() -> str:
@@ -447,11 +418,11 @@ def moderator_help() -> str:
 # ------------------------------------------------------------------ lists
 
 def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
-    label = f"#{idea.id} · {shorten(_title(idea, language), 40)}"
+    label = f"#{idea.id} · {shorten(title_of(idea, language), 40)}"
     return InlineKeyboardButton(text=label, callback_data=Mod(act=MOD_CARD, id=idea.id, v=idea.version).pack())
 
 
-def queue_screen(queue: mod.Queue, language: str) -> Screen:
+def queue_screen(queue: staff.Queue, language: str) -> Screen:
     lines = [_("🗂 <b>Waiting for moderators</b>")]
     builder = InlineKeyboardBuilder()
     if not queue.pending_total and not queue.hidden_total:
@@ -461,7 +432,7 @@ def queue_screen(queue: mod.Queue, language: str) -> Screen:
                            "⏳ {count} proposals wait for a decision (oldest first):",
                            queue.pending_total).format(count=fmt_number(queue.pending_total))]
     for idea in queue.pending:
-        lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))} · {fmt_datetime(idea.created_at)}")
+        lines.append(f"#{idea.id} · {escape(shorten(title_of(idea, language), 70))} · {fmt_datetime(idea.created_at)}")
         builder.row(_idea_button(idea, language))
     if queue.pending_total > len(queue.pending):
         lines.append("…")
@@ -469,7 +440,7 @@ def queue_screen(queue: mod.Queue, language: str) -> Screen:
         lines += ["", ngettext("🙈 {count} idea is hidden by reports:", "🙈 {count} ideas are hidden by reports:",
                                queue.hidden_total).format(count=fmt_number(queue.hidden_total))]
         for idea in queue.hidden:
-            lines.append(f"#{idea.id} · {escape(shorten(_title(idea, language), 70))}")
+            lines.append(f"#{idea.id} · {escape(shorten(title_of(idea, language), 70))}")
             builder.row(_idea_button(idea, language))
         if queue.hidden_total > len(queue.hidden):
             lines.append("…")
@@ -484,7 +455,7 @@ def _short_value(value: object) -> str:
     return escape(shorten(str(value), 60))
 
 
-def audit_screen(log: mod.AuditLog) -> Screen:
+def audit_screen(log: staff.AuditLog) -> Screen:
     if log.subject == "user":
         head = _("📜 <b>Audit log of resident {id}</b>").format(id=log.subject_id)
     else:
@@ -503,7 +474,7 @@ def audit_screen(log: mod.AuditLog) -> Screen:
             lines.append(f"   {escape(key)}: {_short_value(before.get(key))} → {_short_value(after.get(key))}")
         blocks.append("\n".join(lines))
     # The newest entries matter most: drop the oldest while the text is too long.
-    while len(blocks) > 1 and _visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
+    while len(blocks) > 1 and visible_length("\n".join([head, *blocks])) > CARD_LIMIT:
         blocks.pop(0)
     shown = [head]
     if log.total > len(blocks):
@@ -528,7 +499,7 @@ def stats_screen(stats: Stats) -> Screen:
     return Screen("\n".join(lines))
 
 
-def moderators_screen(found: mod.ModeratorList) -> Screen:
+def moderators_screen(found: staff.ModeratorList) -> Screen:
     lines = [_("🛡 <b>Moderators</b>")]
     lines.append(_("Admins (ADMIN_IDS): {ids}").format(
         ids=", ".join(f"<code>{admin_id}</code>" for admin_id in found.admin_ids) or "—"))
@@ -553,7 +524,7 @@ def _stop_button() -> InlineKeyboardButton:
 
 def status_notice(idea: Idea, language: str, is_author: bool) -> Screen:
     head = _("🔔 <b>News about your idea</b>") if is_author else _("🔔 <b>News about an idea you support</b>")
-    lines = [head, "", f"💡 <b>{escape(_title(idea, language))}</b>",
+    lines = [head, "", f"💡 <b>{escape(title_of(idea, language))}</b>",
              _("Status: {icon} {status}").format(icon=STATUS_ICONS.get(idea.status, ""),
                                                  status=status_name(idea.status))]
     if idea.status_note:
@@ -568,7 +539,7 @@ def status_notice(idea: Idea, language: str, is_author: bool) -> Screen:
 
 
 def merge_notice(idea: Idea, target: Idea, language: str, is_author: bool) -> Screen:
-    title, target_title = escape(_title(idea, language)), escape(_title(target, language))
+    title, target_title = escape(title_of(idea, language)), escape(title_of(target, language))
     if is_author:
         text = _("🔁 Your idea “{title}” repeats an idea proposed earlier, “{target}”, so the two are joined. "
                  "Its supporters now count for “{target}”.")
@@ -577,21 +548,6 @@ def merge_notice(idea: Idea, target: Idea, language: str, is_author: bool) -> Sc
                  "are joined. Your support now counts for “{target}”.")
     markup = InlineKeyboardMarkup(inline_keyboard=[[_open_idea_button(target.id)], [_stop_button()]])
     return Screen(text.format(title=title, target=target_title), markup)
-
-
-def notifications_screen(on: bool) -> Screen:
-    if on:
-        text = _("🔔 Status notifications are on: you get a message when an idea you proposed or support "
-                 "changes its status.")
-        button = InlineKeyboardButton(text=_("🔕 Turn off"), callback_data=NotifyToggle(on=0).pack())
-    else:
-        text = _("🔕 Status notifications are off.")
-        button = InlineKeyboardButton(text=_("🔔 Turn on"), callback_data=NotifyToggle(on=1).pack())
-    return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
-
-
-def notifications_off_alert() -> str:
-    return _("🔕 Done: no more status notifications. /notifications turns them back on.")
 
 
 # ------------------------------------------------------------------ the moderators' chat
@@ -606,49 +562,27 @@ def _dump(markup: InlineKeyboardMarkup | None) -> dict | None:
     return markup.model_dump(exclude_none=True) if markup is not None else None
 
 
-@cache
-def _fallback_i18n() -> I18n:
-    from bot.i18n import create_i18n
-
-    return create_i18n()
-
-
 class ScreensRenderer:
     """bot.domain.moderation.Renderer: each text rendered in the given language, in an i18n context of its own
     (the outbox's texts are made outside the reader's update, e.g. one per supporter)."""
 
-    def __init__(self, i18n: I18n | None = None) -> None:
+    def __init__(self, i18n: I18n, tz: ZoneInfo | None = None) -> None:
         self.i18n = i18n
+        self.tz = tz  # the TIMEZONE setting
 
-    def _i18n(self) -> I18n:
-        if self.i18n is not None:
-            return self.i18n
-        try:
-            return I18n.get_current(no_error=False)
-        except LookupError:
-            return _fallback_i18n()
-
-    @contextmanager
-    def _locale(self, language: str) -> Iterator[None]:
-        i18n = self._i18n()
-        with i18n.context(), i18n.use_locale(language):
-            yield
-
-    def status_notice(self, idea: Idea, language: str, is_author: bool) -> mod.Outgoing:
-        with self._locale(language):
+    def status_notice(self, idea: Idea, language: str, is_author: bool) -> Outgoing:
+        with rendering(self.i18n, language, self.tz):
             screen = status_notice(idea, language, is_author)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
-    def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> mod.Outgoing:
-        with self._locale(language):
+    def merge_notice(self, idea: Idea, target: Idea, language: str, is_author: bool) -> Outgoing:
+        with rendering(self.i18n, language, self.tz):
             screen = merge_notice(idea, target, language, is_author)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
     def moderation_post(self, card: mod.ModerationCard, language: str, bot_username: str,
-                        event: str) -> mod.Outgoing:
-        with self._locale(language):
+                        event: str) -> Outgoing:
+        with rendering(self.i18n, language, self.tz):
             screen = moderation_post(card, language, bot_username, event)
-        return mod.Outgoing(screen.text, _dump(screen.markup))
+        return Outgoing(screen.text, _dump(screen.markup))
 
-
-mod.set_default_renderer(ScreensRenderer())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain import moderation as mod
+from bot.domain.lifecycle import reason_code
 from bot.ui.text import escape
 from storage.models import IdeaStatus
 
@@ -45,5 +45,5 @@ def note_text(note: str | None) -> str:
     typed words. Use it wherever a StatusChange.note or Idea.status_note is shown."""
     if not note:
         return ""
-    code = mod.reason_code(note)
+    code = reason_code(note)
     return escape(reason_sentence(code) if code else note)

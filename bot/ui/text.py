@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
+
+from bot.domain.texts import utf16_length
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units, counted after HTML entities are parsed
+CALLBACK_ANSWER_LIMIT = 200  # a button's answer (an alert): characters, without HTML
 
 
 def escape(text: str) -> str:
@@ -12,8 +16,19 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def plain_text(html_text: str) -> str:
+    """An HTML message as Telegram shows it: without the tags, the entities parsed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def visible_length(html_text: str) -> int:
+    """Length of an HTML message as Telegram counts it: after the tags and entities are parsed, in UTF-16 units."""
+    return utf16_length(plain_text(html_text))
+
+
+def alert(html_text: str) -> str:
+    """A line of a screen as a button's answer: Telegram shows at most 200 characters, without HTML."""
+    return shorten(plain_text(html_text), CALLBACK_ANSWER_LIMIT)
 
 
 def split_text(text: str, limit: int) -> list[str]:

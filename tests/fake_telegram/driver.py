@@ -7,7 +7,11 @@ Updates reach the bot through a ``feed`` function, so the same story runs agains
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,18 +37,71 @@ def feed_via_dispatcher(dp: Dispatcher, bot: Bot) -> Feed:
     return feed
 
 
-def feed_via_polling(fake: FakeTelegram, *, quiet: float = 0.1, timeout: float = 5) -> Feed:
-    """Queues the update for a polling bot; returns when it was fetched and the bot went quiet.
-
-    "Quiet" means no request to the fake for ``quiet`` seconds, so raise it for slow handlers.
-    """
+def feed_via_polling(fake: FakeTelegram, handled: HandledUpdates) -> Feed:
+    """Queues the update for a polling bot; returns when the bot reports it handled (see HandledUpdates)."""
 
     async def feed(update: dict) -> None:
         fake.push_update(update)
-        await fake.wait_confirmed(update["update_id"], timeout=timeout)
-        await fake.wait_idle(quiet=quiet, timeout=timeout)
+        await handled.wait(update["update_id"])
 
     return feed
+
+
+class HandledUpdates:
+    """The updates a bot has finished. aiogram logs "Update id=N is handled" (or "not handled") once the handlers
+    returned, so every request they made was answered by then: an event, where a quiet spell would be a guess.
+
+    Fed with the log lines of a bot process (``read``) or of the bot in this process (``listening``)."""
+
+    LINE = re.compile(r"Update id=(\d+) is (?:not )?handled")
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self._ids: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def add(self, line: str) -> None:
+        self.log.append(line)
+        if match := self.LINE.search(line):
+            self._ids.add(int(match.group(1)))
+            self._changed.set()
+
+    async def wait(self, update_id: int, timeout: float = 60) -> None:  # noqa: ASYNC109
+        """The bound only turns a hang into a clear failure: it is generous for a loaded machine."""
+        try:
+            async with asyncio.timeout(timeout):
+                while update_id not in self._ids:
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"the bot did not finish update {update_id} within {timeout:g} s") from None
+
+    async def read(self, stream: asyncio.StreamReader) -> None:
+        """Reads a bot process's log (its stderr) until the process ends."""
+        async for line in stream:
+            self.add(line.decode(errors="replace"))
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Hears aiogram's log lines while a bot runs in this process."""
+        logger, handler = logging.getLogger("aiogram.event"), _LineHandler(self.add)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+class _LineHandler(logging.Handler):
+    def __init__(self, add: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._add = add
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._add(record.getMessage())
 
 
 def feed_via_webhook(url: str, secret: str) -> Feed:

@@ -278,6 +278,9 @@ class FakeTelegram:
         self._poll_generation = 0
         self._faults: list[_Fault] = []
         self._delays: list[list] = []  # [lower-case method, seconds, times left]
+        self._hold: list | None = None  # [lower-case method, calls still answered before holding]
+        self._released = asyncio.Event()
+        self.held = 0  # calls waiting for release()
         self._rate_limits: _RateLimits | None = None
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -301,6 +304,7 @@ class FakeTelegram:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self.release()
         self._notify()  # long polls return at once instead of holding up shutdown
         if self._runner is not None:
             await self._runner.cleanup()
@@ -381,6 +385,17 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` answer only after ``seconds`` (to provoke timeouts)."""
         self._delays.append([method.lower(), seconds, times])
 
+    def hold(self, method: str, *, after: int = 0) -> None:
+        """Calls of ``method`` after the next ``after`` get no answer until ``release()``: the client is left with
+        requests in flight for as long as the test needs, however fast or slow the machine is."""
+        self._hold = [method.lower(), after]
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        """Answers the held calls (and stops holding)."""
+        self._hold = None
+        self._released.set()
+
     def enable_rate_limits(
         self,
         per_chat_per_second: float = 1,
@@ -409,14 +424,20 @@ class FakeTelegram:
         return update
 
     @property
+    def polls_received(self) -> int:
+        """How many getUpdates calls arrived, finished or still waiting."""
+        return self._poll_generation
+
+    @property
     def pending_updates(self) -> list[dict]:
         return list(self._updates)
 
-    async def wait_confirmed(self, update_id: int, timeout: float = 5) -> None:  # noqa: ASYNC109
+    # The timeouts of the waits below only turn a hang into a failure: generous, for a loaded machine.
+    async def wait_confirmed(self, update_id: int, timeout: float = 60) -> None:  # noqa: ASYNC109
         """Waits until the bot called getUpdates with an offset past ``update_id``."""
         await self._wait_until(lambda: self._confirmed_below > update_id, timeout, f"update {update_id} confirmed")
 
-    async def wait_idle(self, quiet: float = 0.05, timeout: float = 5) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, quiet: float = 0.05, timeout: float = 60) -> None:  # noqa: ASYNC109
         """Waits until, from now on, no request (other than getUpdates) ran or arrived for ``quiet`` s."""
         started = time.monotonic()
         deadline = started + timeout
@@ -598,6 +619,7 @@ class FakeTelegram:
             call.method = handler.api_name  # type: ignore[attr-defined]
             call.chat_id = self._chat_of(call.params)
             await self._apply_delay(method)
+            await self._apply_hold(method)
             self._apply_fault(method, call.chat_id)
             call.response = {"ok": True, "result": await handler(call.params, call)}
             call.ok = True
@@ -621,6 +643,19 @@ class FakeTelegram:
                 except TimeoutError:
                     pass
                 return
+
+    async def _apply_hold(self, method: str) -> None:
+        if self._hold is None or self._hold[0] not in ("*", method.lower()):
+            return
+        if self._hold[1] > 0:
+            self._hold[1] -= 1
+            return
+        self.held += 1
+        self._notify()
+        try:
+            await self._released.wait()
+        finally:
+            self.held -= 1
 
     def _apply_fault(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:

@@ -3,40 +3,23 @@ sub-screen, and the answers of /unsubscribe and the digest's "Unsubscribe" butto
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import subscriptions as subs
-from bot.domain.localized import localized
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen
+from bot.ui.callbacks import SUB_CATEGORIES, SUB_CATEGORY, SUB_HOME, SUB_OPTION, NotifyToggle, Subs
+from bot.ui.screens import Screen, menu_button, title_of
 from bot.ui.text import escape, shorten
-
-
-class Subs(CallbackData, prefix="sb"):
-    """A subscription button: codes and ids only. `on` is the state asked for (an old button cannot flip it back)."""
-
-    act: str  # one of the SUB_* codes
-    opt: str = ""  # bot.domain.subscriptions option code, for SUB_OPTION
-    on: int = 0
-    cat: int = 0  # a category id, for SUB_CATEGORY
-
-
-SUB_HOME, SUB_OPTION, SUB_CATEGORIES, SUB_CATEGORY, SUB_STOP_DIGEST = "h", "o", "cs", "c", "ud"
 
 ON, OFF = "✅", "▫️"
 
 
 def _mark(on: bool) -> str:
     return ON if on else OFF
-
-
-def _menu_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack())
 
 
 def _option_labels() -> dict[str, str]:
@@ -71,7 +54,7 @@ def settings_screen(state: subs.Subscriptions, max_cards_per_day: int, quiet_hou
         label = _("🏷 New ideas in my categories ({chosen} of {total})").format(
             chosen=fmt_number(state.categories_chosen), total=fmt_number(state.categories_total))
         builder.row(InlineKeyboardButton(text=label, callback_data=Subs(act=SUB_CATEGORIES).pack()))
-    builder.row(_menu_button())
+    builder.row(menu_button())
     return Screen("\n".join(lines), builder.as_markup())
 
 
@@ -79,18 +62,18 @@ def categories_screen(choices: subs.CategoryChoices, language: str) -> Screen:
     chosen = sum(1 for _category, on in choices.categories if on)
     lines = [
         _("🏷 <b>New ideas in my categories</b>"),
-        escape(localized(choices.campaign, "title", language).text),
+        escape(title_of(choices.campaign, language)),
         "",
         _("Choose the categories whose new ideas you want to get as a card with a Support button."),
         ngettext("{count} category chosen.", "{count} categories chosen.", chosen).format(count=fmt_number(chosen)),
     ]
     builder = InlineKeyboardBuilder()
     for category, on in choices.categories:
-        title = shorten(localized(category, "title", language).text, 48)
+        title = shorten(title_of(category, language), 48)
         builder.row(InlineKeyboardButton(
             text=f"{_mark(on)} {title}",
             callback_data=Subs(act=SUB_CATEGORY, cat=category.id, on=0 if on else 1).pack()))
-    builder.row(InlineKeyboardButton(text=_("⬅️ Back"), callback_data=Subs(act=SUB_HOME).pack()), _menu_button())
+    builder.row(InlineKeyboardButton(text=_("⬅️ Back"), callback_data=Subs(act=SUB_HOME).pack()), menu_button())
     return Screen("\n".join(lines), builder.as_markup())
 
 
@@ -131,3 +114,20 @@ def unsubscribed(result: subs.Unsubscribed) -> Screen:
 def digest_stopped_alert() -> str:
     """The answer to the digest's "Unsubscribe" button (an alert: at most 200 characters)."""
     return _("🔕 Done: no more weekly digest. To get it again: /subscribe.")
+
+
+# ------------------------------------------------------------------ /notifications: news about my ideas
+
+def notifications_screen(on: bool) -> Screen:
+    if on:
+        text = _("🔔 Status notifications are on: you get a message when an idea you proposed or support "
+                 "changes its status.")
+        button = InlineKeyboardButton(text=_("🔕 Turn off"), callback_data=NotifyToggle(on=0).pack())
+    else:
+        text = _("🔕 Status notifications are off.")
+        button = InlineKeyboardButton(text=_("🔔 Turn on"), callback_data=NotifyToggle(on=1).pack())
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
+
+
+def notifications_off_alert() -> str:
+    return _("🔕 Done: no more status notifications. /notifications turns them back on.")

@@ -7,13 +7,10 @@ and idea text is escaped here. Texts stay within Telegram's limits: 4096 charact
 
 from __future__ import annotations
 
-import html
 import os
-import re
 import textwrap
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,26 +18,17 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.campaign_events import Outgoing, Results
-from bot.domain.localized import localized
+from bot.domain.campaign_events import Results
+from bot.domain.outgoing import Outgoing
 from bot.domain.rules import idea_start_payload
-from bot.i18n import RIGA, fmt_date, fmt_datetime, fmt_number
+from bot.i18n import fmt_date, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
-from bot.ui.screens import ideas_count_text, supporters_text
-from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
+from bot.ui.screens import ideas_count_text, supporters_text, title_of
+from bot.ui.text import MESSAGE_LIMIT, escape, shorten, visible_length
 from storage.models import Campaign, Category, Idea
 
 CAPTION_LIMIT = 1024
 RESULTS_TITLE_LENGTH = 120  # an idea's title in the results text
-
-
-def visible_length(html_text: str) -> int:
-    """Length as Telegram counts it: after the HTML is parsed, in UTF-16 units."""
-    return utf16_length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
-
-
-def _title(row: object, language: str) -> str:
-    return localized(row, "title", language).text
 
 
 def _reminder_markup() -> InlineKeyboardMarkup:
@@ -61,9 +49,9 @@ def _reminder_footer() -> str:
 # ------------------------------------------------------------------ reminders
 
 
-def opened_text(campaign: Campaign, language: str, tz: ZoneInfo = RIGA) -> str:
+def opened_text(campaign: Campaign, language: str, tz: ZoneInfo | None = None) -> str:
     return "\n".join([
-        _("🗳 <b>Voting is open: {title}</b>").format(title=escape(_title(campaign, language))),
+        _("🗳 <b>Voting is open: {title}</b>").format(title=escape(title_of(campaign, language))),
         "",
         _("Until {end}, read the ideas, support the ones you agree with and propose your own.").format(
             end=fmt_datetime(campaign.ends_at, tz)),
@@ -75,8 +63,8 @@ def opened_text(campaign: Campaign, language: str, tz: ZoneInfo = RIGA) -> str:
 
 
 def closing_text(campaign: Campaign, language: str, days: int, unseen: Sequence[Category],
-                 tz: ZoneInfo = RIGA) -> str:
-    values = {"title": escape(_title(campaign, language)), "end": fmt_datetime(campaign.ends_at, tz)}
+                 tz: ZoneInfo | None = None) -> str:
+    values = {"title": escape(title_of(campaign, language)), "end": fmt_datetime(campaign.ends_at, tz)}
     if days <= 1:
         # Sent the evening before, or after the quiet hours on the last day: "1 day" may read wrong, the date not.
         head = _("⏳ <b>{title}</b>: last chance! Voting closes on {end}.").format(**values)
@@ -86,7 +74,7 @@ def closing_text(campaign: Campaign, language: str, days: int, unseen: Sequence[
             count=fmt_number(days), **values)
     lines = [head, ""]
     if unseen:
-        names = ", ".join(escape(_title(category, language)) for category in unseen)
+        names = ", ".join(escape(title_of(category, language)) for category in unseen)
         lines.append(_("👀 You have not yet looked at: {categories}").format(categories=names))
     else:
         lines.append(_("✅ You have supported ideas in every category. Thank you!"))
@@ -113,7 +101,7 @@ def _participants_text(count: int) -> str:
 def results_caption(results: Results, language: str) -> str:
     totals = results.totals
     caption = "\n".join([
-        _("📊 <b>{title}</b>: the results").format(title=escape(shorten(_title(results.campaign, language), 300))),
+        _("📊 <b>{title}</b>: the results").format(title=escape(shorten(title_of(results.campaign, language), 300))),
         f"👥 {_participants_text(totals.participants)} · 💡 {ideas_count_text(totals.ideas)} · "
         f"👍 {_votes_text(totals.votes)}",
         _("The most supported ideas are in the chart; all the results are in the next message."),
@@ -122,14 +110,14 @@ def results_caption(results: Results, language: str) -> str:
 
 
 def _idea_line(idea: Idea, language: str, bot_username: str, prefix: str, title_length: int) -> str:
-    title = escape(shorten(_title(idea, language), title_length))
+    title = escape(shorten(title_of(idea, language), title_length))
     if bot_username:
         link = f"https://t.me/{bot_username}?start={idea_start_payload(idea.id)}"
         title = f'<a href="{link}">{title}</a>'
     return f"{prefix}{title} — {supporters_text(idea.supporters_count)}"
 
 
-def results_text(results: Results, language: str, bot_username: str = "", tz: ZoneInfo = RIGA) -> str:
+def results_text(results: Results, language: str, bot_username: str = "", tz: ZoneInfo | None = None) -> str:
     """The full results; shortened (fewer ideas per category, shorter titles) until it fits one message."""
     for per_category, title_length, category_limit in ((2, RESULTS_TITLE_LENGTH, None), (1, RESULTS_TITLE_LENGTH, None),
                                                        (1, 60, None), (1, 40, 12), (0, 40, 0)):
@@ -143,7 +131,7 @@ def _results_text(results: Results, language: str, bot_username: str, tz: ZoneIn
                   title_length: int, category_limit: int | None) -> str:
     campaign, totals = results.campaign, results.totals
     lines = [
-        _("📊 <b>{title}: the results</b>").format(title=escape(_title(campaign, language))),
+        _("📊 <b>{title}: the results</b>").format(title=escape(title_of(campaign, language))),
         _("Voting closed on {date}. Thank you to everyone who took part!").format(date=fmt_date(campaign.ends_at, tz)),
         "",
         "👥 " + _("Participants: {count}").format(count=fmt_number(totals.participants)),
@@ -163,7 +151,7 @@ def _results_text(results: Results, language: str, bot_username: str, tz: ZoneIn
         if shown:
             lines += ["", _("🏷 <b>By category</b>")]
             for category in shown:
-                lines.append(f"<b>{escape(shorten(_title(category, language), 100))}</b>")
+                lines.append(f"<b>{escape(shorten(title_of(category, language), 100))}</b>")
                 lines += [_idea_line(idea, language, bot_username, "• ", title_length)
                           for idea in results.by_category[category.id][:per_category]]
     lines += [
@@ -199,8 +187,8 @@ def draw_results_chart(results: Results, language: str, path: Path) -> None:
     from matplotlib.ticker import FuncFormatter
 
     ideas = list(results.chart)
-    labels = [_plain(_chart_label(_title(idea, language))) for idea in ideas]
-    heading = _plain(shorten(_title(results.campaign, language), 60)) + "\n" + _("The most supported ideas")
+    labels = [_plain(_chart_label(title_of(idea, language))) for idea in ideas]
+    heading = _plain(shorten(title_of(results.campaign, language), 60)) + "\n" + _("The most supported ideas")
     height = 1.8 + 0.75 * max(len(ideas), 1)
     figure = Figure(figsize=(9, height), dpi=110)
     FigureCanvasAgg(figure)
@@ -235,32 +223,27 @@ def draw_results_chart(results: Results, language: str, path: Path) -> None:
 class CampaignEventRenderer:
     """bot.domain.campaign_events.Renderer: every text inside its language's i18n context."""
 
-    def __init__(self, i18n: I18n, *, bot_username: str = "", tz: ZoneInfo = RIGA) -> None:
+    def __init__(self, i18n: I18n, *, bot_username: str = "", tz: ZoneInfo | None = None) -> None:
         self.i18n = i18n
         self.bot_username = bot_username
         self.tz = tz
 
-    @contextmanager
-    def _locale(self, language: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(language):
-            yield
-
     def opened(self, campaign: Campaign, language: str) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             return Outgoing(opened_text(campaign, language, self.tz), _dump(_reminder_markup()))
 
     def closing(self, campaign: Campaign, language: str, days: int, unseen: Sequence[Category]) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             return Outgoing(closing_text(campaign, language, days, unseen, self.tz), _dump(_reminder_markup()))
 
     def results_caption(self, results: Results, language: str) -> str:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             return results_caption(results, language)
 
     def results_text(self, results: Results, language: str) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             return Outgoing(results_text(results, language, self.bot_username, self.tz))
 
     def results_chart(self, results: Results, language: str, path: Path) -> None:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             draw_results_chart(results, language, path)

@@ -4,24 +4,23 @@ new message (where it can be supported). Every title, text and note is escaped h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_skeleton
 
-from bot.domain.digests import NEWS_LIMIT, Digest, DigestItem, NewsItem
+from bot.domain.digests import NEWS_LIMIT, Digest, DigestItem, DigestMessage, NewsItem
 from bot.domain.localized import localized
-from bot.domain.moderation import Outgoing
-from bot.i18n import RIGA, current_language, fmt_number
+from bot.domain.outgoing import Outgoing
+from bot.i18n import current_language, display_timezone, fmt_number, rendering
 from bot.ui import callbacks as cb
-from bot.ui.moderation_screens import NotifyToggle
-from bot.ui.screens import Screen, campaign_dates_line
+from bot.ui.callbacks import SUB_STOP_DIGEST, NotifyToggle, Subs
+from bot.ui.screens import Screen, campaign_dates_line, title_of
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
-from bot.ui.subscription_screens import SUB_STOP_DIGEST, Subs
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
 from storage.models import Category, Idea, StatusChange
 
@@ -31,16 +30,12 @@ NOTE_LENGTH = 150
 CARD_BODY_LENGTH = 400
 
 
-def _title(row: object, language: str) -> str:
-    return localized(row, "title", language).text
-
-
 def _day(moment: datetime) -> str:
-    return format_skeleton("MMMMd", moment.astimezone(RIGA), locale=current_language())
+    return format_skeleton("MMMMd", moment.astimezone(display_timezone()), locale=current_language())
 
 
 def _open_button(number: int, idea: Idea, language: str) -> InlineKeyboardButton:
-    label = f"{number}. {shorten(_title(idea, language), BUTTON_TITLE_LENGTH)}"
+    label = f"{number}. {shorten(title_of(idea, language), BUTTON_TITLE_LENGTH)}"
     return InlineKeyboardButton(text=label,
                                 callback_data=cb.IdeaAction(act=cb.ACT_OPEN_NEW, id=idea.id).pack())
 
@@ -55,33 +50,36 @@ def _note_line(change: StatusChange) -> str | None:
     return "   " + _("📝 Note: {note}").format(note=note_text(shorten(change.note, NOTE_LENGTH)))
 
 
-def _fit(build: Callable[[int], Screen], most: int) -> Screen:
-    """The screen with as many items per section as fit into one message (the usual case: all of them)."""
+def _fit(build: Callable[[int], Screen], most: int) -> tuple[Screen, int]:
+    """The screen with as many items per section as fit into one message (the usual case: all of them), and
+    that number."""
     for limit in range(most, 0, -1):
         screen = build(limit)
         if utf16_length(screen.text) <= MESSAGE_LIMIT:
-            return screen
-    return build(0)
+            return screen, limit
+    return build(0), 0
 
 
 # ------------------------------------------------------------------ the weekly digest
 
-def digest_screen(digest: Digest, language: str) -> Screen:
+def digest_screen(digest: Digest, language: str) -> tuple[Screen, frozenset[int]]:
+    """The digest's message and the ideas it lists."""
     sections = digest.sections
     most = max(len(sections.new), len(sections.top), len(sections.changed), 1)
-    return _fit(lambda limit: _digest_screen(digest, language, limit), most)
+    screen, limit = _fit(lambda limit: _digest_screen(digest, language, limit), most)
+    return screen, sections.listed_ids(limit)
 
 
 def _digest_screen(digest: Digest, language: str, limit: int) -> Screen:
     sections = digest.sections
-    campaign_title = escape(_title(digest.campaign, language))
+    campaign_title = escape(title_of(digest.campaign, language))
     lines = [_("📰 <b>The week in ideas</b> · {campaign}").format(campaign=campaign_title),
              _("🗓 {start} – {end}").format(start=_day(digest.start), end=_day(digest.end))]
     buttons: list[list[InlineKeyboardButton]] = []
 
     def add(item: DigestItem, with_count: bool) -> None:
         number = len(buttons) + 1
-        line = f"{number}. {escape(shorten(_title(item.idea, language), TITLE_LENGTH))}"
+        line = f"{number}. {escape(shorten(title_of(item.idea, language), TITLE_LENGTH))}"
         if with_count:
             line += f" · 👍 {fmt_number(item.idea.supporters_count)}"
         if item.change is not None:
@@ -121,26 +119,10 @@ def _digest_screen(digest: Digest, language: str, limit: int) -> Screen:
     return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons))
 
 
-def listed_idea_ids(markup: dict | None) -> set[int]:
-    """The ideas a written digest lists (its "open" buttons): personal news leaves out what it showed."""
-    found = set()
-    for row in (markup or {}).get("inline_keyboard", []):
-        for button in row:
-            data = button.get("callback_data") or ""
-            if data.startswith(cb.IdeaAction.__prefix__ + cb.IdeaAction.__separator__):
-                try:
-                    action = cb.IdeaAction.unpack(data)
-                except (TypeError, ValueError):
-                    continue
-                if action.act == cb.ACT_OPEN_NEW:
-                    found.add(action.id)
-    return found
-
-
 # ------------------------------------------------------------------ personal news
 
 def news_screen(items: list[NewsItem], language: str) -> Screen:
-    return _fit(lambda limit: _news_screen(items, language, limit), min(len(items), NEWS_LIMIT))
+    return _fit(lambda limit: _news_screen(items, language, limit), min(len(items), NEWS_LIMIT))[0]
 
 
 def _news_screen(items: list[NewsItem], language: str, limit: int) -> Screen:
@@ -148,7 +130,7 @@ def _news_screen(items: list[NewsItem], language: str, limit: int) -> Screen:
     buttons: list[list[InlineKeyboardButton]] = []
     shown = items[:limit]
     for number, item in enumerate(shown, start=1):
-        title = escape(shorten(_title(item.idea, language), TITLE_LENGTH))
+        title = escape(shorten(title_of(item.idea, language), TITLE_LENGTH))
         mine = " " + _("(your idea)") if item.is_author else ""
         lines += ["", f"{number}. 💡 <b>{title}</b>{mine}", "   " + _status_words(item.change)]
         note = _note_line(item.change)
@@ -168,9 +150,9 @@ def _news_screen(items: list[NewsItem], language: str, limit: int) -> Screen:
 # ------------------------------------------------------------------ new-idea cards
 
 def new_idea_card_screen(idea: Idea, category: Category, language: str) -> Screen:
-    title = localized(idea, "title", language).text
+    title = title_of(idea, language)
     body = localized(idea, "body", language).text
-    lines = [_("🆕 <b>A new idea in “{category}”</b>").format(category=escape(_title(category, language))), "",
+    lines = [_("🆕 <b>A new idea in “{category}”</b>").format(category=escape(title_of(category, language))), "",
              f"💡 <b>{escape(title)}</b>", escape(shorten(body, CARD_BODY_LENGTH))]
     markup = InlineKeyboardMarkup(inline_keyboard=[[
         InlineKeyboardButton(text=_("👍 Support"),
@@ -190,27 +172,22 @@ def _dump(markup: InlineKeyboardMarkup | None) -> dict | None:
 class DigestScreens:
     """bot.domain.digests.DigestRenderer: each text in the given language, in an i18n context of its own."""
 
-    def __init__(self, i18n: I18n) -> None:
+    def __init__(self, i18n: I18n, tz: ZoneInfo | None = None) -> None:
         self.i18n = i18n
-
-    @contextmanager
-    def _locale(self, language: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(language):
-            yield
+        self.tz = tz  # the TIMEZONE setting
 
     def _render(self, language: str, build: Callable[[], Screen]) -> Outgoing:
-        with self._locale(language):
+        with rendering(self.i18n, language, self.tz):
             screen = build()
         return Outgoing(screen.text, _dump(screen.markup))
 
-    def digest(self, digest: Digest, language: str) -> Outgoing:
-        return self._render(language, lambda: digest_screen(digest, language))
+    def digest(self, digest: Digest, language: str) -> DigestMessage:
+        with rendering(self.i18n, language, self.tz):
+            screen, listed = digest_screen(digest, language)
+        return DigestMessage(Outgoing(screen.text, _dump(screen.markup)), listed)
 
     def news(self, items: list[NewsItem], language: str) -> Outgoing:
         return self._render(language, lambda: news_screen(items, language))
 
     def new_idea_card(self, idea: Idea, category: Category, language: str) -> Outgoing:
         return self._render(language, lambda: new_idea_card_screen(idea, category, language))
-
-    def listed_idea_ids(self, markup: dict) -> set[int]:
-        return listed_idea_ids(markup)

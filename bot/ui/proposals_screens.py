@@ -7,11 +7,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.domain.localized import localized
-from bot.domain.proposals import CheckedText, ProposalRefusal, TextProblem
+from bot.domain.proposals import ProposalRefusal
+from bot.domain.texts import CheckedText, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen, idea_text_lines, main_menu_markup, supporters_text
+from bot.ui.browse_screens import idea_text_lines
+from bot.ui.screens import Screen, main_menu_markup, menu_button, supporters_text, title_of
 from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import escape, shorten
 from storage.models import Campaign, Category, Idea, IdeaStatus
@@ -50,7 +51,7 @@ def choose_category(categories: list[Category], language: str, restored: bool) -
     lines += ["", _("Step 1 of 3: choose a category for your idea.")]
     builder = InlineKeyboardBuilder()
     for category in categories:
-        title = localized(category, "title", language).text
+        title = title_of(category, language)
         builder.row(_button(shorten(title, 60), cb.PROPOSAL_CATEGORY, category.id))
     builder.row(_button(_("✖️ Cancel"), cb.PROPOSAL_CANCEL))
     return Screen("\n".join(lines), builder.as_markup())
@@ -58,7 +59,7 @@ def choose_category(categories: list[Category], language: str, restored: bool) -
 
 def ask_title(category: Category, language: str, draft: str | None) -> Screen:
     lines = [
-        _("✍️ Category: <b>{category}</b>").format(category=escape(localized(category, "title", language).text)),
+        _("✍️ Category: <b>{category}</b>").format(category=escape(title_of(category, language))),
         "",
         _("Step 2 of 3: send a short title for your idea, from 10 to 120 characters."),
     ]
@@ -108,7 +109,7 @@ def similar(ideas: list[Idea], language: str) -> Screen:
                "instead: together your voices weigh more."), ""]
     builder = InlineKeyboardBuilder()
     for idea in ideas:
-        title = localized(idea, "title", language).text
+        title = title_of(idea, language)
         label = f"{shorten(title, 52)} · 👍 {fmt_number(idea.supporters_count)}"
         builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(_button(_("➡️ Mine is different: continue"), cb.PROPOSAL_ANYWAY))
@@ -152,20 +153,20 @@ def my_ideas(ideas: list[Idea], language: str) -> Screen:
         builder = InlineKeyboardBuilder()
         builder.row(InlineKeyboardButton(text=_("✍️ Propose an idea"),
                                          callback_data=cb.Menu(to=cb.MENU_PROPOSE).pack()))
-        builder.row(InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack()))
+        builder.row(menu_button())
         return Screen(text, builder.as_markup())
     lines = [_("🗂 <b>My ideas</b>"), ""]
     builder = InlineKeyboardBuilder()
     for idea in ideas:
         # Shortened so that the newest ten always fit into one message.
-        title = escape(shorten(localized(idea, "title", language).text, 100))
+        title = escape(shorten(title_of(idea, language), 100))
         lines.append(f"• <b>{title}</b> — {status_name(idea.status)}")
         if idea.status_note:
             note = note_text(shorten(idea.status_note, 200))
             lines.append("  " + _("Moderator's note: {note}").format(note=note))
         if idea.status not in (IdeaStatus.PENDING, IdeaStatus.REJECTED):
             target = idea.merged_into_id or idea.id
-            builder.row(InlineKeyboardButton(text=shorten(localized(idea, "title", language).text, 60),
+            builder.row(InlineKeyboardButton(text=shorten(title_of(idea, language), 60),
                                              callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=target).pack()))
-    builder.row(InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack()))
+    builder.row(menu_button())
     return Screen("\n".join(lines), builder.as_markup())

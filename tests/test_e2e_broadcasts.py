@@ -11,15 +11,16 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import digest_jobs
-from bot.broadcast_jobs import broadcast_summaries
 from bot.delivery import Sender
+from bot.domain import digests
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
-from bot.ui.broadcast_screens import BroadcastButton, BroadcastStep
+from bot.jobs import broadcast_summaries
+from bot.ui.callbacks import BroadcastButton, BroadcastStep
+from bot.ui.digests_screens import DigestScreens
 from storage import outbox as outbox_store
 from storage.models import AuditEntry, Broadcast, Category, Idea, OutboxMessage, User
-from tests.conftest import BOT_USERNAME, App, load_example
+from tests.conftest import BOT_USERNAME, App, eventually, load_example
 from tests.i18n_helpers import t
 
 ADMIN = 7001
@@ -63,13 +64,13 @@ def quick_sender(app: App) -> Sender:
 async def deliver(app: App) -> None:
     """Run the sender until nothing is due."""
     sender = quick_sender(app)
-    async with asyncio.timeout(20):
-        while True:
-            await sender.run_once()
-            async with app.sessions() as session:
-                if not await outbox_store.has_due(session):
-                    return
-            await asyncio.sleep(0.05)
+
+    async def nothing_due() -> bool:
+        await sender.run_once()
+        async with app.sessions() as session:
+            return not await outbox_store.has_due(session)
+
+    await eventually(nothing_due, what="everything due delivered")
 
 
 def job_context(app: App) -> JobContext:
@@ -254,34 +255,11 @@ async def test_residents_cannot_broadcast_list_preview_or_press_broadcast_button
     assert reply.alerts and await snapshot() == before
 
 
-async def test_the_moderator_previews_the_next_digest_in_their_language(bc_app, monkeypatch):
-    calls = []
-
-    async def stand_in(ctx: JobContext, language: str) -> tuple[str, dict | None]:
-        async with ctx.sessions() as session:  # a working session factory on the bot's database
-            residents = len((await session.exec(select(User))).all())
-        calls.append((language, ctx.bot_username, ctx.settings.admin_ids, residents, ctx.clock()))
-        with ctx.i18n.context(), ctx.i18n.use_locale(language):
-            title = ctx.i18n.gettext("Main menu")
-        button = {"inline_keyboard": [[{"text": "💡", "callback_data": "m:main"}]]}
-        return f"<b>{title}</b> · digest", button
-
-    monkeypatch.setattr(digest_jobs, "render_weekly_digest", stand_in)
-    reader = await resident(bc_app, "lv")
+async def test_the_preview_of_a_week_with_nothing_new_says_so(bc_app):
     admin = bc_app.resident("ru", user_id=ADMIN)
-    reply = await admin.send("/digest preview")
-    assert calls == [("ru", BOT_USERNAME, frozenset({ADMIN}), 2, bc_app.clock())]
-    assert reply.sent[-1].text == f"{t('ru', 'Main menu')} · digest" and reply.sent[-1].button_texts == ["💡"]
-    assert reply.sent[-2].text == t("ru", "👀 Preview of the next weekly digest, in your language. Only you "
-                                          "received it.")
-    assert len(bot_texts(bc_app, reader.user_id)) == 1  # only their /start answer
-
-    async def empty(ctx: JobContext, language: str) -> tuple[str, dict | None]:
-        return "", None
-
-    monkeypatch.setattr(digest_jobs, "render_weekly_digest", empty)
     assert (await admin.send("/digest preview")).text == t(
         "ru", "The next weekly digest would be empty: there is nothing new to tell subscribers.")
+    assert await rows(bc_app, OutboxMessage) == []
 
 
 async def test_digest_preview_sends_the_real_digest_only_to_the_moderator(bc_app):
@@ -295,9 +273,14 @@ async def test_digest_preview_sends_the_real_digest_only_to_the_moderator(bc_app
     await reader.send("/start")
     admin = bc_app.resident("ru", user_id=ADMIN)
     await admin.send("/start")
-    text, markup = await digest_jobs.render_weekly_digest(job_context(bc_app), "ru")
+    async with bc_app.sessions() as session:
+        digest = await digests.next_digest(session, bc_app.clock(), bc_app.settings.tz)
+    out = DigestScreens(create_i18n()).digest(digest, "ru").out  # what the weekly job would write in Russian
+    text, markup = out.text, out.markup
     assert "Открытые договоры" in text
     reply = await admin.send("/digest preview")
+    assert reply.sent[-2].text == t("ru", "👀 Preview of the next weekly digest, in your language. Only you "
+                                          "received it.")
     assert reply.sent[-1].html == text
     assert reply.sent[-1].button_texts == [button["text"] for row in markup["inline_keyboard"] for button in row]
     assert await rows(bc_app, OutboxMessage) == []  # a preview writes nothing

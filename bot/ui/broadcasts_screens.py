@@ -7,46 +7,33 @@ other appearance of a moderator's text here is escaped too."""
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from datetime import timedelta
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import broadcasts as bc
+from bot.domain import texts
+from bot.domain.outgoing import Outgoing
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
+from bot.ui.callbacks import (
+    IDEA_AUDIENCE,
+    PROGRESS_PAUSE,
+    PROGRESS_REFRESH,
+    PROGRESS_RESUME,
+    STEP_AUDIENCE,
+    STEP_CANCEL,
+    STEP_EDIT,
+    STEP_SEND,
+    BroadcastButton,
+    BroadcastStep,
+)
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
 
-CALLBACK_ANSWER_LIMIT = 200
-
-
-# ------------------------------------------------------------------ callback data (codes and ids only)
-
-class BroadcastStep(CallbackData, prefix="bc"):
-    """A step of the moderator's broadcast conversation. `a`: an audience code (AUDIENCE_BUTTONS); `n`: the draft's
-    nonce, so an older preview's Confirm cannot send a newer text. Checked against the conversation state."""
-
-    act: str
-    a: str = ""
-    n: str = ""
-
-
-class BroadcastButton(CallbackData, prefix="bcp"):
-    """A button under a broadcast's progress: refresh, pause or resume broadcast `id`."""
-
-    act: str
-    id: int
-
-
-STEP_AUDIENCE, STEP_SEND, STEP_EDIT, STEP_CANCEL = "a", "s", "e", "x"
-PROGRESS_REFRESH, PROGRESS_PAUSE, PROGRESS_RESUME = "r", "p", "u"
-IDEA_AUDIENCE = "idea"  # "supporters of an idea": the number is asked next
 # The audience buttons' codes (no ":" in callback values) and the audiences they stand for.
 AUDIENCE_BUTTONS: dict[str, bc.Audience] = {"all": bc.ALL, "sub": bc.SUBSCRIBERS,
                                             **{code: bc.Audience("language", language=code) for code in LANGUAGES}}
@@ -126,13 +113,14 @@ def text_prompt(audience: bc.Audience, recipients: int) -> Screen:
             audience=escape(audience_name(audience)), recipients=recipients_text(recipients)),
         "",
         _("✍️ Now send the announcement as one message (at most {max} characters). It is sent exactly as you "
-          "type it, without formatting. You will see a preview first.").format(max=fmt_number(bc.MAX_TEXT_LENGTH)),
+          "type it, without formatting. You will see a preview first.").format(
+            max=fmt_number(texts.BROADCAST_MAX_LENGTH)),
         _("/cancel to stop."),
     ]
     return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[[_cancel_button()]]))
 
 
-def text_problem(checked: bc.CheckedText) -> str:
+def text_problem(checked: texts.BroadcastText) -> str:
     if checked.problem == "too_long":
         text = _("The announcement is too long: {length} characters, at most {max}.").format(
             length=fmt_number(checked.length), max=fmt_number(checked.maximum))
@@ -307,14 +295,9 @@ def recent_screen(views: list[bc.BroadcastView], rate_per_second: float) -> Scre
     return Screen("\n".join(lines), builder.as_markup())
 
 
-def alert(text: str) -> str:
-    """A button's answer: Telegram shows at most 200 characters, without HTML."""
-    return shorten(html.unescape(re.sub(r"<[^>]+>", "", text)), CALLBACK_ANSWER_LIMIT)
-
-
 # ------------------------------------------------------------------ the summary (through the outbox)
 
-def summary(view: bc.BroadcastView) -> tuple[str, dict | None]:
+def summary(view: bc.BroadcastView) -> Outgoing:
     """The message to the moderator once a broadcast is finished (render inside an i18n context)."""
     broadcast, progress = view.broadcast, view.progress
     lines = [
@@ -329,7 +312,7 @@ def summary(view: bc.BroadcastView) -> tuple[str, dict | None]:
     ]
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
         text=_("🔄 Refresh"), callback_data=BroadcastButton(act=PROGRESS_REFRESH, id=broadcast.id).pack())]])
-    return "\n".join(lines), markup.model_dump(exclude_none=True)
+    return Outgoing("\n".join(lines), markup.model_dump(exclude_none=True))
 
 
 # ------------------------------------------------------------------ /digest preview

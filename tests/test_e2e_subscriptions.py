@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import digest_jobs
+from bot import jobs
 from bot.delivery import Sender
 from bot.domain import subscriptions as subs
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.ui import callbacks as cb
-from bot.ui.subscription_screens import SUB_CATEGORY, SUB_OPTION, Subs
+from bot.ui.callbacks import SUB_CATEGORY, SUB_OPTION, Subs
 from storage.models import Category, CategoryInterest, Idea, OutboxMessage, User, Vote
 from tests.conftest import BOT_USERNAME, CAMPAIGN_OPEN, load_example
 from tests.i18n_helpers import t
@@ -236,7 +236,7 @@ async def test_a_digest_idea_is_opened_and_supported_and_the_digest_unsubscribed
     anna = app.resident("lv")
     await anna.send("/subscribe")
     await anna.press(t("lv", DIGEST))
-    assert await digest_jobs.weekly_digest(job_context(app)) == 1
+    assert await jobs.weekly_digest(job_context(app)) == 1
     await deliver(app)
 
     digest = anna.last
@@ -277,7 +277,7 @@ async def test_a_new_idea_card_is_supported_with_one_tap(app):
         category_id = (await session.exec(select(Idea.category_id).where(Idea.id == ids[0]))).one()
         title_ru = (await session.exec(select(Category.title_ru).where(Category.id == category_id))).one()
     await anna.press(title_ru)
-    written = await digest_jobs.new_idea_cards(job_context(app))
+    written = await jobs.new_idea_cards(job_context(app))
     assert written >= 1
     await deliver(app)
     cards = [message for message in anna.messages if t("ru", SUPPORT) in message.button_texts]
@@ -291,7 +291,7 @@ async def test_a_new_idea_card_is_supported_with_one_tap(app):
     assert supported.alerts[0].text == t("ru", "👍 Thank you! Your support is counted.")
     assert len(await votes_of(app, anna.user_id)) == 1
     # Written once: a second run in the same minute adds nothing.
-    assert await digest_jobs.new_idea_cards(job_context(app)) == 0
+    assert await jobs.new_idea_cards(job_context(app)) == 0
     async with app.sessions() as session:
         keys = (await session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "new_idea"))).all()
     assert len(keys) == len(set(keys)) == written

@@ -1,17 +1,15 @@
-"""What residents do with ideas: browse, open, search, support and withdraw. No Telegram here."""
+"""Reading ideas: the current campaign, its categories, a paged list (three orders) and an idea's card. No
+Telegram here."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.rules import (
-    MAX_SEARCH_LENGTH,
-    MIN_SEARCH_LENGTH,
     VoteRefusal,
     VotingWindow,
     support_refusal,
@@ -19,14 +17,16 @@ from bot.domain.rules import (
 )
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
-from storage import votes as vote_store
 from storage.ideas import SORT_NEW, SORT_TOP
 from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
 from storage.moderation import status_history
-from storage.text import search_words
 
 SORT_RANDOM = "rnd"
+
+
 SORTS = (SORT_TOP, SORT_NEW, SORT_RANDOM)
+
+
 PAGE_SIZE = 6
 
 
@@ -52,18 +52,11 @@ class IdeaCard:
     merged_from: int | None = None  # the card was opened through a duplicate that was merged into this idea
 
 
-@dataclass(frozen=True)
-class VoteResult:
-    card: IdeaCard | None  # None when the idea does not exist (any more)
-    changed: bool
-    refusal: VoteRefusal | None
-
-
 def voting_window(campaign: Campaign) -> VotingWindow:
     return VotingWindow(campaign.starts_at, campaign.ends_at, campaign.votes_revocable)
 
 
-def _page_count(total: int) -> int:
+def page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
@@ -77,7 +70,7 @@ async def list_ideas(
         return None
     sort = sort if sort in SORTS else SORT_TOP
     total = await idea_store.count_visible(session, category_id)
-    pages = _page_count(total)
+    pages = page_count(total)
     page = min(max(page, 0), pages - 1)
     if sort == SORT_RANDOM:
         ids = await idea_store.visible_idea_ids(session, category_id)
@@ -113,62 +106,6 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         history=history,
         merged_from=merged_from,
     )
-
-
-async def support(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
-                  ) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=True, banned=banned)
-
-
-async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, banned: bool = False
-                   ) -> VoteResult:
-    return await _change_vote(session, idea_id, user_id, now, add=False, banned=banned)
-
-
-async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool,
-                       banned: bool) -> VoteResult:
-    # The button may be old or forged: the idea and the campaign are checked again on every press.
-    card = await open_idea(session, idea_id, user_id, now)
-    if card is None:
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    refusal = VoteRefusal.BANNED if banned else (card.support_refusal if add else card.withdrawal_refusal)
-    if refusal is not None:
-        return VoteResult(card, False, refusal)
-    idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
-    if add:
-        outcome = await vote_store.add_vote(session, idea_id, user_id, now)
-    else:
-        outcome = await vote_store.remove_vote(session, idea_id, user_id)
-    await session.commit()
-    if outcome is None:  # merged or hidden between the card's read and the vote
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    changed, count = outcome
-    # The new count as loaded state, not as a change: a later flush must never write an absolute count.
-    set_committed_value(card.idea, "supporters_count", count)
-    updated = replace(card, supported=add)
-    return VoteResult(updated, changed, None)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    ideas: list[Idea]
-    total: int
-    page: int
-    pages: int
-    too_short: bool = False
-
-
-async def search(
-    session: AsyncSession, campaign: Campaign, query: str, page: int = 0
-) -> SearchResult:
-    query = " ".join(query.split())[:MAX_SEARCH_LENGTH]
-    words = search_words(query)
-    if sum(len(word) for word in words) < MIN_SEARCH_LENGTH:
-        return SearchResult(query, [], 0, 0, 1, too_short=True)
-    page = max(page, 0)
-    ideas, total = await idea_store.search_ideas(session, campaign.id, words, page * PAGE_SIZE, PAGE_SIZE)
-    return SearchResult(query, ideas, total, page, _page_count(total))
 
 
 async def current_campaign(session: AsyncSession, now: datetime) -> Campaign | None:

@@ -1,0 +1,205 @@
+"""Reading ideas: the categories, a paged list and the idea card (its text in parts, status history, supporters,
+the support button or why voting is closed, sharing). Every idea text is escaped here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.browse import SORT_RANDOM, SORTS, IdeaCard, IdeaList
+from bot.domain.localized import localized
+from bot.domain.rules import VoteRefusal, idea_start_payload
+from bot.i18n import fmt_date, fmt_datetime, fmt_number
+from bot.ui import callbacks as cb
+from bot.ui.screens import (
+    Screen,
+    campaign_dates_line,
+    ideas_count_text,
+    menu_button,
+    pager_row,
+    supporters_text,
+    title_of,
+)
+from bot.ui.status_texts import note_text, status_name
+from bot.ui.text import MESSAGE_LIMIT, escape, shorten, split_text, utf16_length
+from storage.ideas import SORT_NEW, SORT_TOP
+from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
+
+# A part of an idea's text: leaves room within Telegram's 4096 for a 300-character title (600 UTF-16 units with
+# emoji) and the card's own lines; the status history gets what is left (see idea_card_screen).
+BODY_PART_LIMIT = 2600
+
+
+def _language_mark(language: str) -> str:
+    names = {"lv": _("in Latvian"), "ru": _("in Russian"), "en": _("in English")}
+    return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=names[language]) + "</i>"
+
+
+def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]], language: str) -> Screen:
+    lines = [f"<b>{escape(title_of(campaign, language))}</b>", "", _("Choose a category:")]
+    builder = InlineKeyboardBuilder()
+    for category, count in categories:
+        label = f"{shorten(title_of(category, language), 48)} · {fmt_number(count)}"
+        builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaList(cat=category.id).pack()))
+    if not categories:
+        lines.append(_("There are no ideas yet."))
+    builder.row(menu_button())
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+SORT_LABELS = {SORT_TOP: "🔥", SORT_NEW: "🆕", SORT_RANDOM: "🎲"}
+
+
+def _sort_names() -> dict[str, str]:
+    return {SORT_TOP: _("Most supported"), SORT_NEW: _("Newest"), SORT_RANDOM: _("Random order")}
+
+
+def ideas_list_screen(page: IdeaList, language: str) -> Screen:
+    names = _sort_names()
+    lines = [
+        f"<b>{escape(title_of(page.category, language))}</b>",
+        f"{ideas_count_text(page.total)} · {names[page.sort]}",
+    ]
+    if page.pages > 1:
+        lines.append(_("Page {page} of {pages}").format(page=fmt_number(page.page + 1),
+                                                        pages=fmt_number(page.pages)))
+    if not page.ideas:
+        lines += ["", _("There are no ideas in this category yet.")]
+    builder = InlineKeyboardBuilder()
+    for idea in page.ideas:
+        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
+        data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
+        builder.row(InlineKeyboardButton(text=label, callback_data=data.pack()))
+    pager = pager_row(page.page, page.pages, _("◀️ Previous"), _("Next ▶️"),
+                      lambda number: cb.IdeaList(cat=page.category.id, sort=page.sort, page=number).pack())
+    if pager:
+        builder.row(*pager)
+    builder.row(*[
+        InlineKeyboardButton(text=("• " if sort == page.sort else "") + f"{SORT_LABELS[sort]} {names[sort]}",
+                             callback_data=cb.IdeaList(cat=page.category.id, sort=sort).pack())
+        for sort in SORTS
+    ])
+    builder.row(
+        InlineKeyboardButton(text=_("⬅️ Categories"), callback_data=cb.Menu(to=cb.MENU_CATEGORIES).pack()),
+        menu_button(),
+    )
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def _status_line(idea: Idea) -> str | None:
+    labels = {
+        IdeaStatus.UNDER_REVIEW: _("📋 Status: under review by the working group"),
+        IdeaStatus.INCLUDED: _("✅ Status: included in the action plan"),
+        IdeaStatus.NOT_INCLUDED: _("📋 Status: not included in the action plan"),
+        IdeaStatus.IMPLEMENTED: _("🏁 Status: implemented"),
+    }
+    return labels.get(idea.status)
+
+
+def refusal_text(refusal: VoteRefusal, campaign: Campaign) -> str:
+    if refusal is VoteRefusal.NOT_STARTED:
+        return _("Voting has not started yet. It opens {start}.").format(start=fmt_datetime(campaign.starts_at))
+    if refusal is VoteRefusal.ENDED:
+        return _("Voting closed on {end}. Thank you for taking part!").format(end=fmt_date(campaign.ends_at))
+    if refusal is VoteRefusal.FINAL:
+        return _("In this campaign a support is final, like a signature: it cannot be withdrawn.")
+    if refusal is VoteRefusal.BANNED:
+        return _("Sorry, you cannot vote.")
+    return _("This idea is no longer available.")
+
+
+def share_link(bot_username: str, idea_id: int) -> str:
+    return f"https://t.me/{bot_username}?start={idea_start_payload(idea_id)}"
+
+
+def idea_text_lines(idea: Idea, category: Category, language: str, part: int) -> tuple[list[str], int, int]:
+    """The idea as everyone sees it (title, language mark, category, status, one part of the text), with the
+    part actually shown and the number of parts. Shared by the card and the proposal's preview."""
+    title = localized(idea, "title", language)
+    body = localized(idea, "body", language)
+    parts = split_text(body.text, BODY_PART_LIMIT)
+    part = min(max(part, 0), len(parts) - 1)
+    lines = [f"💡 <b>{escape(title.text)}</b>"]
+    if title.is_fallback or body.is_fallback:
+        lines.append(_language_mark(body.language if body.is_fallback else title.language))
+    lines.append(f"🏷 {escape(title_of(category, language))}")
+    status = _status_line(idea)
+    if status:
+        lines.append(status)
+    lines.append("")
+    if part > 0:
+        lines.append("…")
+    lines.append(escape(parts[part]))
+    if part + 1 < len(parts):
+        lines.append("…")
+        lines.append(_("<i>(part {part} of {parts})</i>").format(part=part + 1, parts=len(parts)))
+    return lines, part, len(parts)
+
+
+def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int, sort: str, page: int,
+                     now: datetime) -> Screen:
+    idea, campaign = card.idea, card.campaign
+    lines, part, parts_count = idea_text_lines(idea, card.category, language, part)
+    title = localized(idea, "title", language)
+    if card.merged_from:
+        lines.insert(1, _("🔁 The idea you opened was merged into this one: its supporters count here."))
+    footer = ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
+    if card.supported:
+        footer.append(_("✅ You support this idea."))
+    if card.support_refusal is None:
+        footer.append(campaign_dates_line(campaign, now))
+        if not campaign.votes_revocable and not card.supported:
+            footer.append(_("⚠️ A support is final in this campaign: like a signature, it cannot be withdrawn."))
+    else:
+        footer.append(refusal_text(card.support_refusal, campaign))
+    link = share_link(bot_username, idea.id)
+    footer += ["", _("🔗 Link to this idea: {link}").format(link=link)]
+    # The newest history entries that still fit into one message.
+    for shown in range(min(len(card.history), HISTORY_SHOWN), -1, -1):
+        text = "\n".join([*lines, *history_lines(card.history[len(card.history) - shown:]), *footer])
+        if utf16_length(text) <= MESSAGE_LIMIT:
+            break
+
+    def action(act: str, part_number: int = part) -> str:
+        return cb.IdeaAction(act=act, id=idea.id, part=part_number, sort=sort, page=page).pack()
+
+    builder = InlineKeyboardBuilder()
+    if card.support_refusal is not None:
+        builder.row(InlineKeyboardButton(text=_("🔒 Voting is not open"), callback_data=action(cb.ACT_WHY_CLOSED)))
+    elif not card.supported:
+        builder.row(InlineKeyboardButton(text=_("👍 Support"), callback_data=action(cb.ACT_SUPPORT)))
+    elif card.withdrawal_refusal is None:
+        builder.row(InlineKeyboardButton(text=_("↩️ Withdraw support"), callback_data=action(cb.ACT_WITHDRAW)))
+    pager = pager_row(part, parts_count, _("◀️ Previous part"), _("📖 Read more"),
+                      lambda number: action(cb.ACT_OPEN, number))
+    if pager:
+        builder.row(*pager)
+    share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
+    builder.row(InlineKeyboardButton(text=_("📤 Share"), url=share_url),
+                InlineKeyboardButton(text=_("⚠️ Report"), callback_data=action(cb.ACT_REPORT)))
+    builder.row(
+        InlineKeyboardButton(text=_("⬅️ Back to the list"),
+                             callback_data=cb.IdeaList(cat=card.category.id, sort=sort, page=page).pack()),
+        menu_button(),
+    )
+    return Screen(text, builder.as_markup())
+
+
+HISTORY_SHOWN = 5
+
+
+def history_lines(history: list[StatusChange]) -> list[str]:
+    """What became of the idea, newest last: each status change with its date and note."""
+    if not history:
+        return []
+    lines = ["", _("📜 <b>What happened to this idea</b>")]
+    for change in history:
+        line = f"• {fmt_date(change.created_at)}: {status_name(change.status)}"
+        if change.note:
+            line += f" — {note_text(shorten(change.note, 200))}"
+        lines.append(line)
+    return lines
