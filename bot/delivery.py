@@ -37,6 +37,7 @@ from aiogram.types import FSInputFile, InlineKeyboardMarkup
 
 from bot import metrics
 from bot.config import Settings
+from bot.pacing import TokenBucket, create_bucket
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
@@ -59,37 +60,6 @@ class Outcome(StrEnum):
 
 METRIC_RESULTS = {Outcome.SENT: "sent", Outcome.BLOCKED: "blocked_403", Outcome.FAILED: "failed",
                   Outcome.RETRY: "retry"}
-
-
-class TokenBucket:
-    """At most `rate` takes a second on average, and a burst of at most `capacity`."""
-
-    def __init__(self, rate: float, capacity: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self._tokens = capacity
-        self._updated = time.monotonic()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-
-    async def wait_ready(self) -> None:
-        """Wait until at least one token is there (without taking it)."""
-        self._refill()
-        while self._tokens < 1:
-            await asyncio.sleep((1 - self._tokens) / self.rate)
-            self._refill()
-
-    async def take_up_to(self, most: int) -> int:
-        self._refill()
-        taken = max(0, min(most, int(self._tokens)))
-        self._tokens -= taken
-        return taken
-
-    async def give_back(self, count: int) -> None:
-        self._tokens = min(self.capacity, self._tokens + count)
 
 
 class Sender:
@@ -305,8 +275,6 @@ class Sender:
 def start_sender(bot: Bot, sessions: SessionFactory, settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Start delivering in the background; stop it with `stop_sender(task, stop)`."""
     stop = asyncio.Event()
-    from bot.pacing import create_bucket
-
     sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second,
                     bucket=create_bucket(settings.send_rate_per_second, settings.redis_url))
     return asyncio.create_task(sender.run_forever(stop), name="outbox-sender"), stop

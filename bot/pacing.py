@@ -1,11 +1,10 @@
-"""The outbox's pace shared by every sender process: a token bucket in Redis (one Lua script per step, so
-processes never race), with the same methods as bot/delivery.py's in-process TokenBucket."""
+"""The outbox's pace (bot/delivery.py): a token bucket in this process, or, with REDIS_URL, one in Redis shared
+by every sender process (one Lua script per step, so processes never race), with the same methods."""
 
 from __future__ import annotations
 
 import asyncio
-
-from bot.delivery import TokenBucket
+import time
 
 # KEYS[1]: the bucket; ARGV: rate per second, capacity, tokens wanted (negative: given back, 0: just look).
 # Returns the tokens taken and the tokens left. Redis's own clock, so the hosts' clocks do not matter.
@@ -28,6 +27,37 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
 return {taken, tostring(tokens)}
 """
+
+
+class TokenBucket:
+    """At most `rate` takes a second on average, and a burst of at most `capacity`."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._tokens = capacity
+        self._updated = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    async def wait_ready(self) -> None:
+        """Wait until at least one token is there (without taking it)."""
+        self._refill()
+        while self._tokens < 1:
+            await asyncio.sleep((1 - self._tokens) / self.rate)
+            self._refill()
+
+    async def take_up_to(self, most: int) -> int:
+        self._refill()
+        taken = max(0, min(most, int(self._tokens)))
+        self._tokens -= taken
+        return taken
+
+    async def give_back(self, count: int) -> None:
+        self._tokens = min(self.capacity, self._tokens + count)
 
 
 class RedisTokenBucket:
