@@ -37,12 +37,13 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PRUNE_EVERY = 3600.0  # seconds
+NO_BACKGROUND = 24 * 3600.0  # seconds: never answer before the update was handled
 KEEP_MARKS = timedelta(hours=26)  # Telegram keeps an unacknowledged update for 24 hours
 
 
 class SecretCheckingHandler(SimpleRequestHandler):
-    """aiogram's handler, answering after the update was processed; a request without the right secret gets
-    401 and a log line that names neither secret."""
+    """aiogram's handler, answering only after the update was processed; a request without the right secret
+    gets 401 and a log line that names neither secret."""
 
     async def handle(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -51,6 +52,14 @@ class SecretCheckingHandler(SimpleRequestHandler):
                         "wrong" if given else "missing")
             return web.Response(status=401, text="Unauthorized")
         return await super().handle(request)
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        # aiogram answers 200 after 55 s and goes on in the background: an update waiting for a resident's
+        # lock (held by a killed worker for up to a minute) would be acknowledged before it was handled, and
+        # the resident's next update could overtake it. Telegram delivers again whatever times out instead.
+        update = await request.json(loads=bot.session.json_loads)
+        result = await self.dispatcher.feed_webhook_update(bot, update, _timeout=NO_BACKGROUND, **self.data)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
 def create_web_app(dp: Dispatcher, bot: Bot, settings: Settings, readiness: Readiness) -> web.Application:
