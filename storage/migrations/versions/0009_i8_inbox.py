@@ -2,7 +2,7 @@
 messages before mass messages).
 
 Revision ID: 0009_i8_inbox
-Revises: 0008_i10_search
+Revises: 0007_i8_indexes
 Create Date: 2026-11-29 06:28:19.475924
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = '0009_i8_inbox'
-down_revision: str | None = '0008_i10_search'
+down_revision: str | None = '0007_i8_indexes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
