@@ -1,7 +1,7 @@
 """The action plan (commitments, milestones, linked ideas, followers, events) and working groups.
 
 Revision ID: 0006_i11_plan
-Revises: 0007_i8_indexes
+Revises: 0009_i8_inbox
 Create Date: 2026-11-29 05:49:50.453336
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = '0006_i11_plan'
-down_revision: str | None = '0007_i8_indexes'
+down_revision: str | None = '0009_i8_inbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
