@@ -11,17 +11,16 @@ context: the "newest" page and an idea card (open_idea + idea_card_screen).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
 
 from benchlib import (
-    DEFAULT_DB,
     LATENCY_HEADERS,
     BenchCampaign,
     backend_label,
+    latency_arguments,
     latency_row,
     load_bench_campaign,
     load_note,
@@ -141,10 +140,7 @@ async def run(url: str, iterations: int, warmup: int, seed: int) -> list[tuple[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
-    parser.add_argument("--iterations", type=int, default=2_000)
-    parser.add_argument("--warmup", type=int, default=200)
+    parser = latency_arguments(__doc__, iterations=2_000, warmup=200)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 

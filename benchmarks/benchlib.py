@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import platform
@@ -27,6 +28,15 @@ DEFAULT_DB = f"sqlite+aiosqlite:///{RESULTS_DIR / 'bench.db'}"
 CAMPAIGN_SLUG = "bench-campaign"
 # Telegram ids of generated residents are RESIDENT_ID_BASE + 0 .. residents - 1.
 RESIDENT_ID_BASE = 100_000_000
+
+
+def latency_arguments(doc: str, iterations: int, warmup: int) -> argparse.ArgumentParser:
+    """The options every latency benchmark takes: the database, how many timed and warm-up operations."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    parser.add_argument("--iterations", type=int, default=iterations)
+    parser.add_argument("--warmup", type=int, default=warmup)
+    return parser
 
 
 def is_sqlite(url: str) -> bool:

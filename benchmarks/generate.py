@@ -45,6 +45,7 @@ from storage.campaigns import campaign_by_slug
 from storage.db import create_engine, migrate, session_factory
 from storage.ideas import refresh_search_text
 from storage.models import Category, IdeaStatus, UTCDateTime
+from storage.search import key_rows, term_rows
 
 CATEGORIES = [  # key, lv, ru, en, share of the ideas
     ("transparency", "Atklātība", "Открытость", "Transparency", 0.22),
@@ -186,6 +187,8 @@ def resident_rows(sizes: Sizes, rng: random.Random, starts_at: datetime, convert
 
 IDEA_COLUMNS = ("id", "campaign_id", "category_id", "key", "status", "title_lv", "title_ru", "title_en",
                 "body_lv", "body_ru", "body_en", "search_text", "supporters_count", "author_id", "created_at")
+SEARCH_TERM_COLUMNS = ("idea_id", "term", "in_title")
+SEARCH_KEY_COLUMNS = ("key", "term")
 RESIDENT_COLUMNS = ("id", "language", "language_chosen", "subscribed", "created_at")
 VOTE_COLUMNS = ("idea_id", "user_id", "created_at")
 
@@ -204,6 +207,13 @@ def idea_records(ideas: list[IdeaRow], campaign_id: int, categories: dict[str, i
                    author_id=idea.author_id, created_at=convert(idea.created_at))
         records.append(tuple(row[column] for column in IDEA_COLUMNS))
     return records
+
+
+def search_records(idea_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """The search index of the ideas (storage.search, as the import writes it): term rows and key rows."""
+    first_text = IDEA_COLUMNS.index("title_lv")  # then title_ru, title_en, body_lv, body_ru, body_en
+    terms = [row for idea in idea_rows for row in term_rows(idea[0], idea[first_text:first_text + 6])]
+    return terms, sorted(key_rows(term for _idea, term, _title in terms))
 
 
 def chunks(rows: Iterator[tuple], size: int = CHUNK) -> Iterator[list[tuple]]:
@@ -254,7 +264,11 @@ def load_sqlite(url: str, sizes: Sizes, campaign_id: int, categories: dict[str, 
     ).fetchall():
         connection.execute(f"DROP INDEX {name}")
     insert("resident", RESIDENT_COLUMNS, resident_rows(sizes, rng, starts_at, convert))
-    insert("idea", IDEA_COLUMNS, iter(idea_records(ideas, campaign_id, categories, rng, convert)))
+    records = idea_records(ideas, campaign_id, categories, rng, convert)
+    insert("idea", IDEA_COLUMNS, iter(records))
+    terms, keys = search_records(records)
+    insert("search_term", SEARCH_TERM_COLUMNS, iter(terms))
+    insert("search_key", SEARCH_KEY_COLUMNS, iter(keys))
     insert("vote", VOTE_COLUMNS, vote_rows(ideas, sizes, rng, times))
     for sql in index_sql:
         connection.execute(sql)
@@ -287,7 +301,11 @@ async def load_postgres(url: str, sizes: Sizes, campaign_id: int, categories: di
                 await connection.copy_records_to_table(table, records=batch, columns=columns)
 
         await copy("resident", RESIDENT_COLUMNS, resident_rows(sizes, rng, starts_at, lambda moment: moment))
-        await copy("idea", IDEA_COLUMNS, iter(idea_records(ideas, campaign_id, categories, rng, lambda m: m)))
+        records = idea_records(ideas, campaign_id, categories, rng, lambda moment: moment)
+        await copy("idea", IDEA_COLUMNS, iter(records))
+        terms, keys = search_records(records)
+        await copy("search_term", SEARCH_TERM_COLUMNS, iter(terms))
+        await copy("search_key", SEARCH_KEY_COLUMNS, iter(keys))
         await copy("vote", VOTE_COLUMNS, vote_rows(ideas, sizes, rng, times))
         for row in indexes:
             await connection.execute(row["indexdef"])

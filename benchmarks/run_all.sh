@@ -46,6 +46,7 @@ for url in "${urls[@]}"; do
     name=$([[ $url == sqlite* ]] && echo sqlite || echo postgresql)
     "$PYTHON" benchmarks/generate.py --db "$url" --replace | tee "$RESULTS/generate-$name.txt"
     "$PYTHON" benchmarks/bench_storage.py --db "$url" | tee "$RESULTS/storage-$name.txt"
+    "$PYTHON" benchmarks/bench_search.py --db "$url" | tee "$RESULTS/search-$name.txt"
     "$PYTHON" benchmarks/bench_handler.py --db "$url" | tee "$RESULTS/handler-$name.txt"
 done
 "$PYTHON" benchmarks/bench_fanout.py | tee "$RESULTS/fanout-sqlite.txt"  # its own database: results/fanout.db

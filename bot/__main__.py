@@ -1,5 +1,5 @@
 """Command line: `python -m bot` runs the bot (long polling); `python -m bot clock` runs only the scheduler;
-`import`, `stats`, `chat` and `migrate` help operators, moderators and translators."""
+`import`, `stats`, `integrity`, `chat` and `migrate` help operators, moderators and translators."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="residents, campaigns, ideas, votes")
     stats.add_argument("--json", action="store_true", help="one JSON object on one line")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, without Telegram")
-    chat.add_argument("--lang", choices=("lv", "ru", "en"), default="lv")
+    chat.add_argument("--lang", choices=("lv", "ru", "en"), default=None,
+                      help="the language of a new resident (a returning one keeps theirs)")
     chat.add_argument("--user-id", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    report = commands.add_parser("integrity", help="the integrity report of a campaign (unusual voting patterns)")
+    report.add_argument("--campaign", metavar="SLUG", help="the campaign (default: the current one)")
+    report.add_argument("--json", action="store_true", help="one JSON object on one line")
     clock = commands.add_parser("clock", help="run only the scheduler (reminders, digests), without polling")
     clock.add_argument("--lease-seconds", type=float, default=60.0,
                        help="how long the scheduler lease lasts without renewal (default 60)")
@@ -44,13 +48,20 @@ def _load_settings() -> Settings:
         raise SystemExit(f"error: bad setting: {problems}") from None
 
 
+def _log_level(settings: Settings, command: str) -> str:
+    """In the terminal chat, log lines would mix into the conversation: warnings only, unless LOG_LEVEL is set."""
+    if command == "chat" and "log_level" not in settings.model_fields_set:
+        return "WARNING"
+    return settings.log_level
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = _load_settings()
     from bot.logging_setup import setup_logging
 
-    setup_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     command = args.command or "run"
+    setup_logging(_log_level(settings, command), [settings.bot_token.get_secret_value()])
     try:
         if command == "run":
             if settings.token_problem:
@@ -70,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli_chat import run_chat
 
             asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
+        elif command == "integrity":
+            from bot.cli import print_integrity
+
+            asyncio.run(print_integrity(settings, slug=args.campaign, as_json=args.json))
         elif command == "migrate":
             from bot.cli import migrate_only
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -30,7 +31,7 @@ from bot.domain.campaign_file import load_campaign_file
 from bot.domain.campaigns import has_any_campaign, import_campaign, shift_to_open
 from bot.i18n import create_i18n
 from storage.db import open_database
-from storage.users import get_or_create_user, set_language
+from storage.users import get_or_create_user, get_user, set_language
 
 CHAT_TOKEN = "1000000:terminal-chat-not-a-real-telegram-token"
 BOT_USER = User(id=1000000, is_bot=True, first_name="ManaBalss", username="manabalss_bot")
@@ -96,7 +97,9 @@ class TerminalSession(BaseSession):
                        chat=Chat(id=self.user_id, type="private"), from_user=BOT_USER)
 
 
-async def prepare_database(settings: Settings, user_id: int, language: str):
+async def prepare_database(settings: Settings, user_id: int, language: str | None):
+    """The database with a campaign, and the resident: (engine, sessions, whether the resident is new).
+    `language` is the language of a new resident only: a returning one keeps the language they chose."""
     engine, sessions = await open_database(settings.database_url)
     async with sessions() as session:
         if not await has_any_campaign(session):
@@ -104,13 +107,25 @@ async def prepare_database(settings: Settings, user_id: int, language: str):
             spec = shift_to_open(spec, utc_now(), settings.tz)
             report = await import_campaign(session, spec)
             print(f"(empty database: loaded the example campaign, open from today — {report.summary()})")
-        user = await get_or_create_user(session, user_id, language)
-        await set_language(session, user, language)
-    return engine, sessions
+        new = await get_user(session, user_id) is None
+        if new:
+            user = await get_or_create_user(session, user_id, language or settings.default_language)
+            if language:
+                await set_language(session, user, language)
+    return engine, sessions, new
 
 
-async def run_chat(settings: Settings, *, language: str, user_id: int) -> None:
-    engine, sessions = await prepare_database(settings, user_id, language)
+async def opening_command(dp: Dispatcher, bot: Bot, user_id: int, new: bool) -> str:
+    """What the chat says first: /start to a new resident; /propose to one with an unfinished proposal, so it
+    reopens where it stopped; /menu to everyone else."""
+    if new:
+        return "/start"
+    draft = await dp.storage.get_data(StorageKey(bot_id=bot.id, chat_id=user_id, user_id=user_id))
+    return "/propose" if draft.get("title") or draft.get("category_id") else "/menu"
+
+
+async def run_chat(settings: Settings, *, language: str | None, user_id: int) -> None:
+    engine, sessions, new = await prepare_database(settings, user_id, language)
     colour = sys.stdout.isatty()
     session = TerminalSession(user_id, colour)
     settings = settings.model_copy(update={"bot_token": settings.bot_token.__class__(CHAT_TOKEN)})
@@ -127,7 +142,7 @@ async def run_chat(settings: Settings, *, language: str, user_id: int) -> None:
         await feed(message=Message(message_id=0, date=datetime.now(UTC), chat=chat, from_user=person, text=text))
 
     print("Type a message, a button's number to press it, or /quit to leave.")
-    await say("/start")
+    await say(await opening_command(dp, bot, user_id, new))
     loop = asyncio.get_running_loop()
     try:
         while True:

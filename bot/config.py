@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     # Abuse limits: pending proposals per resident, reports that hide an idea, messages and presses a minute.
     max_pending_proposals: int = Field(3, ge=1)
     reports_to_hide: int = Field(3, ge=1)
+    # Reports hide an idea only from residents with a history, and relative to its support (see bot/domain/reports).
+    reports_hide_share: float = Field(0.1, ge=0)
+    reporter_min_age_days: int = Field(3, ge=0)
     rate_limit_per_minute: int = Field(40, ge=5)
+    # Hours between two broadcasts to everyone or to a whole language (each needs an admin or a second moderator).
+    mass_broadcast_cooldown_hours: float = Field(24, ge=0)
     # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
     send_rate_per_second: float = Field(25.0, gt=0)
     # Schedules, in TIMEZONE: the weekly digest's day (0 = Monday) and hour; reminders N days before the close.
@@ -41,6 +46,8 @@ class Settings(BaseSettings):
     # No personal messages at night (new-idea cards wait until morning).
     quiet_hours: tuple[int, int] = (22, 8)
     max_new_idea_cards_per_day: int = Field(3, ge=0)
+    # Finished outbox rows, job runs and idle conversations are deleted after this many days (a daily job).
+    retention_days: int = Field(30, ge=1)
     # Where the results digest's chart images are written.
     media_dir: str = "media"
     # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).

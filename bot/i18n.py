@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_interval
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -103,7 +103,18 @@ def fmt_date(moment: datetime, tz: ZoneInfo | None = None) -> str:
 
 
 def fmt_datetime(moment: datetime, tz: ZoneInfo | None = None) -> str:
+    """A long date with the time; at midnight the date alone ("līdz plkst. 00:00" and "в 00:00" read oddly)."""
     local = moment.astimezone(tz or display_timezone())
-    time = format_datetime(local, "HH:mm", locale=current_language())
-    return _("{date}, {time}").format(date=format_date(local, format="long", locale=current_language()),
-                                      time=time)
+    date = format_date(local, format="long", locale=current_language())
+    if (local.hour, local.minute) == (0, 0):
+        return date
+    return _("{date}, {time}").format(date=date, time=format_datetime(local, "HH:mm", locale=current_language()))
+
+
+def fmt_date_range(start: datetime, end: datetime, tz: ZoneInfo | None = None) -> str:
+    """Babel's interval: "16. novembris – 20. decembris", "16 ноября — 20 декабря"; the years only when they
+    differ, once each ("2026. gada 16. dec. – 2027. gada 20. janv.")."""
+    zone = tz or display_timezone()
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    skeleton = "MMMMd" if first.year == last.year else "yMMMMd"
+    return format_interval(first, last, skeleton, locale=current_language())

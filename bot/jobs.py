@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain import broadcasts as bc
-from bot.domain import campaign_events, digests
+from bot.domain import campaign_events, digests, privacy
 from bot.domain.outgoing import Outgoing
 from bot.i18n import rendering
 from bot.job_context import JobContext
@@ -111,3 +111,12 @@ async def broadcast_summaries(ctx: JobContext | None = None) -> int:
                 log.info("broadcast %s finished: summary written for moderator %s", view.broadcast.id,
                          view.broadcast.moderator_id)
     return _logged("broadcast_summaries", written)
+
+
+async def retention(ctx: JobContext | None = None) -> int:
+    """Daily: delete finished outbox rows, job runs and idle conversations older than RETENTION_DAYS."""
+    ctx = ctx or get_context()
+    async with ctx.sessions() as session:
+        counts = await privacy.prune(session, ctx.clock(), ctx.settings.retention_days)
+    log.info("job retention: deleted %s", counts or "nothing (ran today already)")
+    return sum((counts or {}).values())

@@ -59,22 +59,29 @@ class TimezoneMiddleware(BaseMiddleware):
 
 
 class ResidentMiddleware(BaseMiddleware):
-    """Loads the resident (creating them on first contact) as data["user"]."""
+    """Loads the resident (creating them on first contact) as data["user"]. An update without a person behind it
+    (an anonymous group admin, a channel post, another bot) is dropped quietly: every journey needs a resident."""
 
     def __init__(self, default_language: str = "lv") -> None:
         self.default_language = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         from_user: TelegramUser | None = data.get("event_from_user")
-        if from_user is not None and not from_user.is_bot:
-            language = language_for(from_user.language_code, self.default_language)
-            user = await get_or_create_user(data["session"], from_user.id, language)
-            if not user.is_reachable:  # they write again, so they unblocked the bot
-                await set_reachable(data["session"], user.id, True)
-                await data["session"].commit()
-                user.is_reachable = True
-            data["user"] = user
+        if from_user is None or from_user.is_bot:
+            return None
+        language = language_for(from_user.language_code, self.default_language)
+        user = await get_or_create_user(data["session"], from_user.id, language)
+        if not user.is_reachable and _in_private_chat(data):  # they write again, so they unblocked the bot
+            await set_reachable(data["session"], user.id, True)
+            await data["session"].commit()
+            user.is_reachable = True
+        data["user"] = user
         return await handler(event, data)
+
+
+def _in_private_chat(data: dict[str, Any]) -> bool:
+    chat = data.get("event_chat")
+    return chat is not None and chat.type == "private"
 
 
 class RateLimitMiddleware(BaseMiddleware):
@@ -93,7 +100,7 @@ class RateLimitMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("user")
-        if user is None or user.id in self.admin_ids or user.is_moderator:
+        if user is None or user.id in self.admin_ids or (user.is_moderator and not user.is_banned):
             return await handler(event, data)
         now = time.monotonic()
         self._sweep(now)

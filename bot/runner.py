@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
@@ -23,6 +24,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.scheduler import SchedulerService, Timing
 from storage.db import SessionFactory, open_database
+from storage.process_lock import DatabaseInUse, lock_database
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,9 @@ def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStor
         return DatabaseStorage(sessions)
     from aiogram.fsm.storage.redis import RedisStorage
 
-    return RedisStorage.from_url(settings.redis_url)
+    # Conversations expire like everything else kept only for a while (see /privacy).
+    ttl = timedelta(days=settings.retention_days)
+    return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
 
 
 def start_jobs(sessions: SessionFactory, settings: Settings, i18n: I18n, bot_username: str,
@@ -62,6 +66,10 @@ async def stop_jobs(service: SchedulerService | None) -> None:
 
 
 async def run_polling(settings: Settings) -> None:
+    try:
+        polling_lock = lock_database(settings.database_url)
+    except DatabaseInUse as error:
+        raise SystemExit(f"error: {error}") from None
     engine, sessions = await open_database(settings.database_url)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
@@ -88,6 +96,8 @@ async def run_polling(settings: Settings) -> None:
         await dp.storage.close()
         await bot.session.close()
         await engine.dispose()
+        if polling_lock is not None:
+            polling_lock.close()
 
 
 async def _bot_username(settings: Settings) -> str:

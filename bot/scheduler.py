@@ -70,7 +70,9 @@ JOB_WEEKLY_DIGEST = "weekly_digest"
 JOB_PERSONAL_NEWS = "personal_news"
 JOB_NEW_IDEA_CARDS = "new_idea_cards"
 JOB_BROADCAST_SUMMARIES = "broadcast_summaries"
-JOB_IDS = (JOB_CAMPAIGN_TICK, JOB_WEEKLY_DIGEST, JOB_PERSONAL_NEWS, JOB_NEW_IDEA_CARDS, JOB_BROADCAST_SUMMARIES)
+JOB_RETENTION = "retention"
+JOB_IDS = (JOB_CAMPAIGN_TICK, JOB_WEEKLY_DIGEST, JOB_PERSONAL_NEWS, JOB_NEW_IDEA_CARDS, JOB_BROADCAST_SUMMARIES,
+           JOB_RETENTION)
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
@@ -113,6 +115,7 @@ def job_specs(settings: Settings, timing: Timing = Timing()) -> list[JobSpec]:
                 IntervalTrigger(minutes=timing.new_idea_cards_minutes, timezone=tz)),
         JobSpec(JOB_BROADCAST_SUMMARIES, "bot.jobs:broadcast_summaries",
                 IntervalTrigger(seconds=timing.broadcast_summaries_seconds, timezone=tz)),
+        JobSpec(JOB_RETENTION, "bot.jobs:retention", CronTrigger(hour=4, minute=30, timezone=tz)),
     ]
 
 

@@ -1,14 +1,16 @@
 """aiogram routers, one module per user journey; the order of get_routers() is the matching order."""
 
-from aiogram import Router
+from aiogram import F, Router
 
 from handlers import (
     broadcasts,
     browse,
     fallback,
+    integrity,
     language,
     membership,
     moderation,
+    privacy,
     proposals,
     reports,
     search,
@@ -17,9 +19,20 @@ from handlers import (
     voting,
 )
 
+# Residents' journeys happen in a private chat with the bot; in a group (the moderators' chat, or any group
+# someone added the bot to) only the moderators' routers and the fallback (which answers presses) take part.
+RESIDENT_JOURNEYS = (start, language, browse, voting, reports, proposals, subscriptions, privacy, search)
+
+
+def private_chat_only(router: Router) -> Router:
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    return router
+
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, broadcasts, start, language, browse, voting, reports, proposals, subscriptions,
-               search, fallback)
-    return [module.create_router() for module in modules]
+    modules = (membership, moderation, broadcasts, integrity, start, language, browse, voting, reports, proposals,
+               subscriptions, privacy, search, fallback)
+    return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()
+            for module in modules]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -23,7 +23,9 @@ from aiogram.utils.i18n import I18n
 from bot.config import Settings
 from bot.domain import broadcasts as bc
 from bot.domain import digests, lifecycle, texts
-from bot.domain.outgoing import language_of
+from bot.domain.ids import parse_id
+from bot.domain.outgoing import Outgoing, language_of
+from bot.i18n import rendering
 from bot.ui import broadcasts_screens as bs
 from bot.ui import callbacks as cb
 from bot.ui.callbacks import BroadcastButton, BroadcastStep
@@ -35,7 +37,7 @@ from handlers.flow import Flow
 from handlers.moderation_args import parse_idea_id
 from handlers.moderators import moderator_here, not_for_you
 from storage.db import AsyncSession
-from storage.models import User
+from storage.models import Broadcast, User
 
 Clock = Callable[[], datetime]
 
@@ -175,7 +177,7 @@ async def _current_draft(query: CallbackQuery, callback_data: BroadcastStep, sta
 
 
 async def send_button(query: CallbackQuery, callback_data: BroadcastStep, session: AsyncSession, user: User,
-                      settings: Settings, state: FSMContext, clock: Clock) -> None:
+                      settings: Settings, state: FSMContext, clock: Clock, i18n: I18n) -> None:
     data = await _current_draft(query, callback_data, state, clock)
     if data is None:
         return
@@ -185,8 +187,14 @@ async def send_button(query: CallbackQuery, callback_data: BroadcastStep, sessio
         await query.answer(bs.step_out_of_date(), show_alert=True)
         return
     draft = bc.Draft(audience, str(data["bc_text"]), batch_id=f"broadcast:{data['bc_nonce']}")
-    result = await bc.send(session, settings, user.id, draft, clock())
+    result = await bc.send(session, settings, user.id, draft, clock(), request=_approval_request(i18n, settings))
     if await _lost_rights(query, state, result.outcome):
+        return
+    if result.outcome is bc.Outcome.AWAITING_APPROVAL:
+        await FLOW.leave(state)
+        notice = bs.awaiting_approval_notice(result.view.broadcast.id)
+        await show(query, bs.progress_screen(result.view, settings.send_rate_per_second, notice),
+                   alert=alert(notice))
         return
     if result.outcome is bc.Outcome.DONE or (result.outcome is bc.Outcome.ALREADY and result.view is not None):
         await FLOW.leave(state)
@@ -198,6 +206,28 @@ async def send_button(query: CallbackQuery, callback_data: BroadcastStep, sessio
     refusal = bs.sent_refusal(result)
     await FLOW.enter(state, BroadcastForm.audience, clock, bc_audience=None, bc_text=None, bc_nonce=None)
     await show(query, bs.audience_screen(refusal), alert=alert(refusal))
+
+
+def _approval_request(i18n: I18n, settings: Settings) -> bc.ApprovalRequest:
+    """Renders the request to the other moderators in their chat's language."""
+    def render(broadcast: Broadcast, language: str) -> Outgoing:
+        with rendering(i18n, language, settings.tz):
+            return Outgoing(bs.approval_request(broadcast))
+
+    return render
+
+
+async def approve_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
+                          settings: Settings, clock: Clock) -> None:
+    broadcast_id = parse_id((command.args or "").strip().lstrip("#"))
+    if broadcast_id is None:
+        await show(message, Screen(bs.approve_usage()))
+        return
+    result = await bc.approve(session, settings, user.id, broadcast_id, clock())
+    if result.outcome is bc.Outcome.NO_RIGHTS:
+        await not_for_you(message)
+        return
+    await show(message, Screen(bs.approve_answer(result, broadcast_id)))
 
 
 async def edit_button(query: CallbackQuery, callback_data: BroadcastStep, session: AsyncSession, user: User,
@@ -285,6 +315,7 @@ def create_router() -> Router:
 
     message(broadcast_command, Command("broadcast"))
     message(broadcasts_command, Command("broadcasts"))
+    message(approve_command, Command("approve"))
     message(digest_preview_command, Command("digest", magic=F.args.regexp(r"(?i)^\s*preview\s*$")))
     typed = (F.text, ~F.text.startswith("/"))  # /cancel and other commands pass through to their handlers
     message(idea_typed, BroadcastForm.idea, *typed)

@@ -4,10 +4,12 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.ui import screens
-from bot.ui.respond import show
+from bot.ui.respond import refuse_press, show
 
 
 async def unexpected_message(message: Message) -> None:
+    if message.chat.type != "private":  # a group the bot was added to: residents talk to it privately
+        return
     if message.text and message.text.startswith("/"):
         await show(message, screens.unknown_command())
         return
@@ -16,7 +18,7 @@ async def unexpected_message(message: Message) -> None:
 
 async def stale_button(query: CallbackQuery) -> None:
     # A forged or outdated button (its format changed, or its screen no longer exists).
-    await show(query, screens.main_menu_only(), alert=screens.stale_button_text())
+    await refuse_press(query, screens.main_menu_only(), screens.stale_button_text())
 
 
 def create_router() -> Router:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 
@@ -16,8 +16,18 @@ from storage.db import AsyncSession
 from storage.models import User
 
 
-async def language_command(message: Message) -> None:
-    await show(message, language_screens.language_screen())
+async def language_command(message: Message, command: CommandObject, session: AsyncSession, user: User,
+                           i18n: I18n, clock: Callable[[], datetime]) -> None:
+    """/lang shows the choice; /lang ru (lv, en) switches at once."""
+    code = residents.language_code(command.args)
+    if code is None or not await residents.choose_language(session, user, code):
+        await show(message, language_screens.language_screen())
+        return
+    now = clock()
+    campaign = await browse.current_campaign(session, now)
+    with i18n.use_locale(code):
+        menu = start_screens.main_menu(campaign, user.language, now)
+        await show(message, screens.Screen(f"{language_screens.language_changed(code)}\n\n{menu.text}", menu.markup))
 
 
 async def language_button(query: CallbackQuery) -> None:

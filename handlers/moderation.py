@@ -8,10 +8,13 @@ usual stale-button answer, and `/start mod_N` the usual start."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
@@ -28,6 +31,8 @@ from bot.ui.text import alert
 from handlers import moderation_args as parse
 from handlers.flow import Flow
 from handlers.moderators import Moderator, button, command, moderator_here, step
+
+log = logging.getLogger(__name__)
 
 
 class ModerationForm(StatesGroup):
@@ -54,8 +59,18 @@ async def _ask(moderator: Moderator, screen: Screen) -> None:
     """A prompt after a button: a new message (a ForceReply cannot be edited in), then the query's answer."""
     query: CallbackQuery = moderator.event
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    await query.bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+    prompt = await query.bot.send_message(chat_id, screen.text, reply_markup=screen.markup)
+    await moderator.state.update_data(mod_prompt=prompt.message_id)
     await query.answer()
+
+
+async def answers_the_prompt(message: Message, state: FSMContext) -> bool:
+    """In the moderators' group only a reply to the bot's prompt is the answer ("Labrīt!" is not a reason to
+    reject an idea); in a private chat any text is."""
+    if message.chat.type == "private":
+        return True
+    reply = message.reply_to_message
+    return reply is not None and reply.message_id == (await state.get_data()).get("mod_prompt")
 
 
 async def _answer(moderator: Moderator, result: mod.ActionResult, idea_id: int, *, into_id: int | None = None,
@@ -70,7 +85,15 @@ async def _answer(moderator: Moderator, result: mod.ActionResult, idea_id: int, 
     else:
         screen = Screen(notice or "")
     pressed = isinstance(moderator.event, CallbackQuery)
-    await moderator.show(screen, alert=alert(notice) if notice and pressed else None)
+    try:
+        await moderator.show(screen, alert=alert(notice) if notice and pressed else None)
+    except TelegramBadRequest as error:
+        # The decision is committed: say what happened without the card, never "an internal error".
+        log.warning("the moderation card could not be shown (%s); answering with its notice only", error.message)
+        if pressed:
+            await moderator.event.answer(alert(notice) if notice else None)
+        elif notice:
+            await moderator.event.answer(notice)
 
 
 async def _prepared(moderator: Moderator, idea_id: int, intent: str,
@@ -160,10 +183,11 @@ async def _user_action(moderator: Moderator, result: staff.UserActionResult, nam
     await moderator.show(ms.user_action_answer(result, name))
 
 
-@command(FLOW, _usage("ban"), parse.parse_user_id)
-async def ban_command(moderator: Moderator, user_id: int) -> None:
+@command(FLOW, _usage("ban"), parse.parse_ban)
+async def ban_command(moderator: Moderator, args: tuple[int, bool]) -> None:
+    user_id, void = args
     result = await staff.set_banned(moderator.session, moderator.settings, moderator.id, user_id, True,
-                                    moderator.now())
+                                    moderator.now(), void_supports=void)
     await _user_action(moderator, result, "ban")
 
 
@@ -307,8 +331,9 @@ async def title_typed(moderator: Moderator, data: dict) -> None:
         return
     await moderator.state.update_data(mod_title=found.title.text if found.title is not None else None)
     await moderator.state.set_state(ModerationForm.body)
-    await moderator.show(ms.body_prompt(found.result.card.idea, text_language, texts.BODY_LIMITS,
-                                        _mention(moderator)))
+    prompt = await moderator.show(ms.body_prompt(found.result.card.idea, text_language, texts.BODY_LIMITS,
+                                                 _mention(moderator)))
+    await moderator.state.update_data(mod_prompt=prompt.message_id)
 
 
 @step(FLOW, ms.step_expired)
@@ -339,7 +364,7 @@ def create_router() -> Router:
     moderators.callback_query.filter(moderator_here)
     message, press = moderators.message.register, moderators.callback_query.register
 
-    message(open_from_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^mod_\d{1,12}$")))
+    message(open_from_link, CommandStart(deep_link=True, magic=F.args.regexp(r"^mod_[0-9]{1,12}$")))
     message(help_command, Command("modhelp"))
     message(pending_command, Command("pending"))
     message(idea_command, Command("idea"))
@@ -353,7 +378,8 @@ def create_router() -> Router:
     message(moderators_command, Command("moderators"))
     message(stats_command, Command("stats"))
     message(audit_command, Command("audit"))
-    typed = (F.text, ~F.text.startswith("/"))  # /cancel and other commands pass through to their handlers
+    # /cancel and other commands pass through to their handlers; in the group only replies to the prompt count.
+    typed = (F.text, ~F.text.startswith("/"), answers_the_prompt)
     message(reason_typed, ModerationForm.reason, *typed)
     message(duplicate_typed, ModerationForm.duplicate, *typed)
     message(title_typed, ModerationForm.title, *typed)

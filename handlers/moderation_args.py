@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.domain.ids import MAX_USER_ID, parse_id
 from bot.domain.lifecycle import STATUS_COMMAND_CODES, clean_note
-
-MAX_USER_ID = 2**53  # Telegram user ids fit in 52 bits
 
 
 @dataclass(frozen=True)
@@ -29,11 +28,10 @@ class RejectArgs:
     reason: str
 
 
-_ID = r"#?(\d{1,12})"
+_ID = r"#?([0-9]{1,12})"  # ASCII digits: \d would also take "²" and other scripts' digits
 _MERGE = re.compile(rf"^\s*{_ID}\s+(?:(?:into|in|to|->|→|=>)\s+)?{_ID}\s*$", re.IGNORECASE)
 _ID_ONLY = re.compile(rf"^\s*{_ID}\s*$")
 _ID_AND_REST = re.compile(rf"^\s*{_ID}(?:\s+(.*))?$", re.DOTALL)
-_USER_ID = re.compile(r"^\s*(\d{1,16})\s*$")
 
 
 def parse_idea_id(args: str | None) -> int | None:
@@ -77,11 +75,16 @@ def parse_reject(args: str | None) -> RejectArgs | None:
 
 
 def parse_user_id(args: str | None) -> int | None:
-    match = _USER_ID.match(args or "")
-    if not match:
+    return parse_id((args or "").strip(), MAX_USER_ID)
+
+
+def parse_ban(args: str | None) -> tuple[int, bool] | None:
+    """"123" -> (123, False); "123 void" -> (123, True): ban and void the resident's supports."""
+    words = (args or "").split()
+    if len(words) not in (1, 2) or (len(words) == 2 and words[1].lower() != "void"):
         return None
-    user_id = int(match.group(1))
-    return user_id if 0 < user_id <= MAX_USER_ID else None
+    user_id = parse_user_id(words[0])
+    return (user_id, len(words) == 2) if user_id is not None else None
 
 
 def parse_moderators(args: str | None) -> tuple[str, int | None] | None:

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.domain import lifecycle
 from bot.domain.moderation import Renderer
 from bot.ui import screens
-from bot.ui.respond import show
+from bot.ui.respond import refuse_press, show
 from bot.ui.screens import Screen
 from handlers.flow import Flow
 from storage.db import AsyncSession
@@ -49,7 +49,7 @@ async def not_for_you(event: Message | CallbackQuery) -> None:
     if isinstance(event, Message):
         await show(event, screens.unknown_command())
     else:
-        await show(event, screens.main_menu_only(), alert=screens.stale_button_text())
+        await refuse_press(event, screens.main_menu_only(), screens.stale_button_text())
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class Moderator:
     def now(self) -> datetime:
         return self.clock()
 
-    async def show(self, screen: Screen | str, alert: str | None = None) -> None:
-        await show(self.event, Screen(screen) if isinstance(screen, str) else screen, alert=alert)
+    async def show(self, screen: Screen | str, alert: str | None = None) -> Message | None:
+        """The sent message when answering a message (a prompt's id is kept to recognise replies to it)."""
+        return await show(self.event, Screen(screen) if isinstance(screen, str) else screen, alert=alert)
 
     async def not_for_you(self) -> None:
         await not_for_you(self.event)

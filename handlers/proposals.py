@@ -40,13 +40,43 @@ async def start_proposal(event: Event, state: FSMContext, session: AsyncSession,
     if gate.refusal is not None:
         await show(event, screens.refusal(gate.refusal, gate.campaign, settings.max_pending_proposals))
         return
-    draft = await state.update_data(language=user.language)
+    step = await state.get_state()
+    key = (await state.get_data()).get(proposals.DRAFT_KEY) or proposals.new_draft_key()
+    draft = await state.update_data(language=user.language, **{proposals.DRAFT_KEY: key})
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
-    if draft.get("title") and draft.get("body") and context.category is not None:
-        await _show_preview(event, state, draft, context, user)
-        return
-    await state.set_state(ProposalForm.category)
-    await show(event, screens.choose_category(context.categories, user.language, restored=bool(draft.get("title"))))
+    restored = bool(draft.get("title") or draft.get("category_id"))
+    await _resume(event, state, session, user, clock, draft, context, step, restored)
+
+
+async def _resume(event: Event, state: FSMContext, session: AsyncSession, user: User,
+                  clock: Callable[[], datetime], draft: dict, context: proposals.DraftContext,
+                  step: str | None = None, restored: bool = False) -> None:
+    """Continue a draft where it stopped: at the step it was on, or (after /start or /menu left the step) at
+    the first thing still missing."""
+    if context.category is None or step == ProposalForm.category.state:
+        await state.set_state(ProposalForm.category)
+        await show(event, screens.choose_category(context.categories, user.language, restored, context.category))
+    elif not draft.get("title") or step == ProposalForm.title.state:
+        await state.set_state(ProposalForm.title)
+        await show(event, screens.ask_title(context.category, user.language, draft.get("title"), restored))
+    elif not draft.get("body") or step == ProposalForm.body.state:
+        await state.set_state(ProposalForm.body)
+        await show(event, screens.ask_body(draft["title"], draft.get("body"), restored))
+    else:
+        await _texts_done(event, state, session, user, clock, draft, context)
+
+
+async def _texts_done(event: Event, state: FSMContext, session: AsyncSession, user: User,
+                      clock: Callable[[], datetime], draft: dict, context: proposals.DraftContext) -> None:
+    """Title and text are written: similar ideas first (again after every change of the title, until the
+    resident says theirs is different), then the preview."""
+    if draft.get("similar_seen_title") != draft["title"]:
+        similar = await proposals.similar_to_draft(session, draft, clock())
+        if similar:
+            await state.set_state(ProposalForm.similar)
+            await show(event, screens.similar(similar, user.language))
+            return
+    await _show_preview(event, state, draft, context, user)
 
 
 async def pick_category(query: CallbackQuery, callback_data: cb.Proposal, state: FSMContext, session: AsyncSession,
@@ -56,11 +86,7 @@ async def pick_category(query: CallbackQuery, callback_data: cb.Proposal, state:
         await query.answer(screens.step_out_of_date())
         return
     draft = await state.update_data(category_id=context.category.id)
-    if draft.get("title") and draft.get("body"):
-        await _show_preview(query, state, draft, context, user)
-        return
-    await state.set_state(ProposalForm.title)
-    await show(query, screens.ask_title(context.category, user.language, draft.get("title")))
+    await _resume(query, state, session, user, clock, draft, context)
 
 
 async def receive_title(message: Message, state: FSMContext, session: AsyncSession, user: User,
@@ -70,12 +96,8 @@ async def receive_title(message: Message, state: FSMContext, session: AsyncSessi
         await message.answer(screens.text_problem(checked, "title"))
         return
     draft = await state.update_data(title=checked.text)
-    if draft.get("body"):
-        context = await proposals.draft_context(session, draft.get("category_id"), clock())
-        await _show_preview(message, state, draft, context, user)
-        return
-    await state.set_state(ProposalForm.body)
-    await show(message, screens.ask_body(checked.text, None))
+    context = await proposals.draft_context(session, draft.get("category_id"), clock())
+    await _resume(message, state, session, user, clock, draft, context)
 
 
 async def receive_body(message: Message, state: FSMContext, session: AsyncSession, user: User,
@@ -85,14 +107,22 @@ async def receive_body(message: Message, state: FSMContext, session: AsyncSessio
         await message.answer(screens.text_problem(checked, "body"))
         return
     draft = await state.update_data(body=checked.text)
-    if not draft.get("similar_seen"):
-        similar = await proposals.similar_to_draft(session, draft, clock())
-        if similar:
-            await state.set_state(ProposalForm.similar)
-            await show(message, screens.similar(similar, user.language))
-            return
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
-    await _show_preview(message, state, draft, context, user)
+    await _resume(message, state, session, user, clock, draft, context)
+
+
+async def keep_current(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User,
+                       clock: Callable[[], datetime]) -> None:
+    """"Keep" on a step that shows the draft's current value: as if the resident had sent it again."""
+    step = await state.get_state()
+    draft = await state.get_data()
+    kept = {ProposalForm.category.state: "category_id", ProposalForm.title.state: "title",
+            ProposalForm.body.state: "body"}.get(step)
+    if kept is None or not draft.get(kept):
+        await query.answer(screens.step_out_of_date())
+        return
+    context = await proposals.draft_context(session, draft.get("category_id"), clock())
+    await _resume(query, state, session, user, clock, draft, context)
 
 
 async def continue_anyway(query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User,
@@ -100,7 +130,8 @@ async def continue_anyway(query: CallbackQuery, state: FSMContext, session: Asyn
     if await state.get_state() != ProposalForm.similar.state:
         await query.answer(screens.step_out_of_date())
         return
-    draft = await state.update_data(similar_seen=True)
+    draft = await state.get_data()
+    draft = await state.update_data(similar_seen_title=draft.get("title"))
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
     await _show_preview(query, state, draft, context, user)
 
@@ -112,7 +143,7 @@ async def go_back(query: CallbackQuery, state: FSMContext, session: AsyncSession
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
     if current == ProposalForm.title.state or (current and context.category is None):
         await state.set_state(ProposalForm.category)
-        await show(query, screens.choose_category(context.categories, user.language, restored=False))
+        await show(query, screens.choose_category(context.categories, user.language, False, context.category))
     elif current == ProposalForm.body.state:
         await state.set_state(ProposalForm.title)
         await show(query, screens.ask_title(context.category, user.language, draft.get("title")))
@@ -132,7 +163,7 @@ async def edit_step(query: CallbackQuery, callback_data: cb.Proposal, state: FSM
     context = await proposals.draft_context(session, draft.get("category_id"), clock())
     if callback_data.act == cb.PROPOSAL_EDIT_CATEGORY or context.category is None:
         await state.set_state(ProposalForm.category)
-        await show(query, screens.choose_category(context.categories, user.language, restored=False))
+        await show(query, screens.choose_category(context.categories, user.language, False, context.category))
     elif callback_data.act == cb.PROPOSAL_EDIT_TITLE:
         await state.set_state(ProposalForm.title)
         await show(query, screens.ask_title(context.category, user.language, draft.get("title")))
@@ -201,6 +232,7 @@ def create_router() -> Router:
     router.callback_query.register(pick_category, cb.Proposal.filter(F.act == cb.PROPOSAL_CATEGORY),
                                    StateFilter(ProposalForm.category))
     router.callback_query.register(continue_anyway, cb.Proposal.filter(F.act == cb.PROPOSAL_ANYWAY))
+    router.callback_query.register(keep_current, cb.Proposal.filter(F.act == cb.PROPOSAL_KEEP))
     router.callback_query.register(go_back, cb.Proposal.filter(F.act == cb.PROPOSAL_BACK))
     router.callback_query.register(edit_step, cb.Proposal.filter(F.act.in_({
         cb.PROPOSAL_EDIT_TITLE, cb.PROPOSAL_EDIT_BODY, cb.PROPOSAL_EDIT_CATEGORY})))

@@ -22,6 +22,9 @@ async def change_vote(query: CallbackQuery, callback_data: cb.IdeaAction, sessio
     adding = callback_data.act == cb.ACT_SUPPORT
     vote = voting.support if adding else voting.withdraw
     result = await vote(session, callback_data.id, user.id, now, banned=user.is_banned)
+    if result.card is None and result.changed:  # withdrawn from an idea hidden while moderators look at it
+        await show(query, screens.main_menu_only(), alert=voting_screens.vote_answer(result, adding))
+        return
     if result.card is None:
         await show(query, screens.idea_not_found())
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, literal, update
+from sqlalchemy import String, cast, func, literal, or_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,12 +51,12 @@ async def idea_exists(session: AsyncSession, idea_id: int) -> bool:
 
 
 async def add_broadcast(session: AsyncSession, *, batch_id: str, moderator_id: int, audience: str, text: str,
-                        now: datetime) -> Broadcast | None:
+                        now: datetime, awaiting_approval: bool = False) -> Broadcast | None:
     """Insert the Broadcast row; None when one with this batch_id exists already (a double press)."""
     statement = (
         insert_ignoring_conflicts(session, Broadcast)
         .values(batch_id=batch_id, moderator_id=moderator_id, audience=audience, text=text, total=0,
-                summary_sent=False, created_at=now)
+                summary_sent=False, created_at=now, awaiting_approval=awaiting_approval)
     )
     if (await session.exec(statement)).rowcount != 1:
         return None
@@ -107,7 +107,8 @@ async def recent_broadcasts(session: AsyncSession, limit: int) -> list[Broadcast
 
 async def awaiting_summary(session: AsyncSession, limit: int = 1000) -> list[Broadcast]:
     """Broadcasts whose moderator has not been sent the summary yet, oldest first."""
-    statement = select(Broadcast).where(Broadcast.summary_sent.is_(False)).order_by(Broadcast.id).limit(limit)
+    statement = select(Broadcast).where(Broadcast.summary_sent.is_(False), Broadcast.awaiting_approval.is_(False)
+                                        ).order_by(Broadcast.id).limit(limit)
     return list((await session.exec(statement.execution_options(populate_existing=True))).all())
 
 
@@ -141,3 +142,24 @@ async def progress_of(session: AsyncSession, batch_ids: Sequence[str]) -> dict[s
         for batch_id, status, count in (await session.exec(statement)).all():
             counts[batch_id][status] = count
     return {batch_id: BatchProgress(batch_id, by_status) for batch_id, by_status in counts.items()}
+
+
+def _mass_audience():
+    return or_(Broadcast.audience == "all", Broadcast.audience.startswith("lang:"))
+
+
+async def latest_mass_broadcast_at(session: AsyncSession, excluding: int | None = None) -> datetime | None:
+    """When the latest broadcast to everyone or to a whole language went out (approved, or by an admin)."""
+    sent_at = func.coalesce(Broadcast.approved_at, Broadcast.created_at)
+    statement = select(func.max(sent_at)).where(_mass_audience(), Broadcast.awaiting_approval.is_(False),
+                                                Broadcast.id != (excluding or 0))
+    return (await session.exec(statement)).one()
+
+
+async def claim_approval(session: AsyncSession, broadcast_id: int, approver_id: int, now: datetime) -> bool:
+    """Mark the broadcast approved: True for exactly one approver (a second one's UPDATE matches no row)."""
+    statement = (
+        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.awaiting_approval.is_(True))
+        .values(awaiting_approval=False, approved_by=approver_id, approved_at=now).execution_options(**_NO_SYNC)
+    )
+    return (await session.exec(statement)).rowcount == 1

@@ -83,19 +83,6 @@ async def card_rows(session: AsyncSession, idea_id: int, reader_id: int
     return (row[0], row[1], row[2], row[3] is not None) if row else None
 
 
-async def search_ideas(
-    session: AsyncSession, campaign_id: int, words: Sequence[str], offset: int, limit: int
-) -> tuple[list[Idea], int]:
-    """Public ideas whose titles or texts (any language) contain every word; most supported first."""
-    conditions = [Idea.campaign_id == campaign_id, public_condition()]
-    conditions += [Idea.search_text.contains(word, autoescape=True) for word in words]
-    total = (await session.exec(select(func.count()).select_from(Idea).where(*conditions))).first() or 0
-    result = await session.exec(
-        select(Idea).where(*conditions).order_by(Idea.supporters_count.desc(), Idea.id).offset(offset).limit(limit)
-    )
-    return list(result.all()), total
-
-
 async def idea_by_key(session: AsyncSession, campaign_id: int, key: str) -> Idea | None:
     return (await session.exec(select(Idea).where(Idea.campaign_id == campaign_id, Idea.key == key))).first()
 

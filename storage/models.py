@@ -125,6 +125,8 @@ class Idea(SQLModel, table=True):
         # The two list orders of a category page: most supported and newest.
         Index("ix_idea_category_support", "category_id", "status", "supporters_count"),
         Index("ix_idea_category_created", "category_id", "status", "created_at"),
+        # Search joins thousands of matches to their idea: read from this index, not from rows with long texts.
+        Index("ix_idea_search_rank", "id", "campaign_id", "status", "hidden", "supporters_count"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -154,6 +156,8 @@ class Idea(SQLModel, table=True):
     status_changed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     # Bumped by every moderator change: two moderators at once cannot overwrite each other unseen.
     version: int = 1
+    # A resident's proposal: the key of the draft it was sent from, so a draft is submitted once (double taps).
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class StatusChange(SQLModel, table=True):
@@ -292,6 +296,10 @@ class Broadcast(SQLModel, table=True):
     total: int = 0
     summary_sent: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    # An audience of everyone (or a whole language) by a moderator who is no admin waits for a second one.
+    awaiting_approval: bool = False
+    approved_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    approved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class SchedulerLease(SQLModel, table=True):
@@ -313,3 +321,25 @@ class Vote(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("resident.id", ondelete="CASCADE"),
                                           primary_key=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class SearchTerm(SQLModel, table=True):
+    """One search term (storage.word_forms) of an idea's titles and texts: the index search looks words up in."""
+
+    __tablename__ = "search_term"
+    __table_args__ = (Index("ix_search_term_term", "term", "idea_id", "in_title"),)
+
+    idea_id: int = Field(sa_column=Column(Integer, ForeignKey("idea.id", ondelete="CASCADE"), primary_key=True))
+    term: str = Field(primary_key=True, max_length=40)
+    in_title: bool = False
+
+
+class SearchKey(SQLModel, table=True):
+    """Every indexed term under itself and under each of its one-letter deletions, so that a query term finds
+    the terms one typo away by exact lookups (the symmetric-delete method), alike on SQLite and PostgreSQL.
+    Terms of changed texts stay: a key that leads to no idea costs nothing."""
+
+    __tablename__ = "search_key"
+
+    key: str = Field(primary_key=True, max_length=40)
+    term: str = Field(primary_key=True, max_length=40)

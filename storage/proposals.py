@@ -28,3 +28,8 @@ async def public_titles(session: AsyncSession, campaign_id: int) -> list[TitleRo
 async def ideas_by_author(session: AsyncSession, author_id: int, limit: int) -> list[Idea]:
     statement = select(Idea).where(Idea.author_id == author_id).order_by(Idea.created_at.desc(), Idea.id.desc())
     return list((await session.exec(statement.limit(limit))).all())
+
+
+async def idea_by_submission_key(session: AsyncSession, key: str) -> Idea | None:
+    statement = select(Idea).where(Idea.submission_key == key).execution_options(populate_existing=True)
+    return (await session.exec(statement)).first()

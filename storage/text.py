@@ -14,6 +14,3 @@ def search_key(text: str) -> str:
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _NON_WORD.sub(" ", stripped).strip()
 
-
-def search_words(query: str) -> list[str]:
-    return [word for word in search_key(query).split(" ") if word]

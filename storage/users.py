@@ -8,6 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import User
 
 
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
 async def get_or_create_user(session: AsyncSession, user_id: int, language: str) -> User:
     """Return the resident, creating them with `language` on first sight."""
     user = await session.get(User, user_id)

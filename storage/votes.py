@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
-from storage.models import Idea, Vote
+from storage.models import VISIBLE_STATUSES, Idea, Vote
 from storage.sql import insert_ignoring_conflicts
 
 
@@ -18,11 +18,14 @@ def _insert_ignoring_duplicates(session: AsyncSession, **values):
     return insert_ignoring_conflicts(session, Vote).values(**values)
 
 
-async def _shift_count(session: AsyncSession, idea_id: int, delta: int, *, only_public: bool = False) -> int | None:
-    """Change the idea's count and return it; None when `only_public` and the idea is not public (any more).
-    The UPDATE also locks the row until commit, so a merge or hiding that committed after the caller's first read
-    is seen here: a vote never lands on an idea that stopped counting."""
-    conditions = [Idea.id == idea_id, public_condition()] if only_public else [Idea.id == idea_id]
+async def _shift_count(session: AsyncSession, idea_id: int, delta: int, *, only_public: bool = False,
+                       hidden_too: bool = False) -> int | None:
+    """Change the idea's count and return it; None when `only_public` and the idea is not public (any more;
+    `hidden_too`: hidden by reports counts as public, for withdrawals). The UPDATE also locks the row until
+    commit, so a merge or hiding that committed after the caller's first read is seen here: a vote never lands
+    on an idea that stopped counting."""
+    public = Idea.status.in_(VISIBLE_STATUSES) if hidden_too else public_condition()
+    conditions = [Idea.id == idea_id, public] if only_public else [Idea.id == idea_id]
     result = await session.exec(
         update(Idea)
         .where(*conditions)
@@ -52,8 +55,9 @@ async def add_vote(session: AsyncSession, idea_id: int, user_id: int, now: datet
 
 
 async def remove_vote(session: AsyncSession, idea_id: int, user_id: int) -> tuple[bool, int] | None:
-    """Withdraw a support: (removed?, supporters now), or None when the idea is no longer public. Not committed."""
-    count = await _shift_count(session, idea_id, -1, only_public=True)
+    """Withdraw a support: (removed?, supporters now), or None when the idea is no longer public. An idea hidden by
+    reports still counts its supports, so they can be withdrawn from it too. Not committed."""
+    count = await _shift_count(session, idea_id, -1, only_public=True, hidden_too=True)
     if count is None:
         return None
     if (await session.exec(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))).rowcount == 1:

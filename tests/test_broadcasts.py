@@ -80,6 +80,14 @@ async def send(sessions, audience: bc.Audience, actor: int = ADMIN, **kwargs) ->
         return await bc.send(session, SETTINGS, actor, draft(audience, **kwargs), NOW)
 
 
+async def send_approved(sessions, audience: bc.Audience, actor: int) -> bc.Result:
+    """A moderator's broadcast to a whole language, approved by the admin (it waits for that)."""
+    assert (await send(sessions, audience, actor=actor)).outcome is bc.Outcome.AWAITING_APPROVAL
+    [broadcast] = await all_rows(sessions, Broadcast)
+    async with sessions() as session:
+        return await bc.approve(session, SETTINGS, ADMIN, broadcast.id, NOW)
+
+
 def job_context(sessions) -> JobContext:
     return JobContext(sessions=sessions, settings=SETTINGS, i18n=create_i18n(), clock=lambda: NOW,
                       bot_username="manabalss_test_bot")
@@ -148,7 +156,7 @@ def test_the_text_is_shown_literally_and_limited():
 # ------------------------------------------------------------------ sending
 
 async def test_a_broadcast_writes_its_row_one_message_per_recipient_and_an_audit_entry(db):
-    result = await send(db, bc.language_audience("ru"), actor=MODERATOR)
+    result = await send_approved(db, bc.language_audience("ru"), actor=MODERATOR)
     assert result.outcome is bc.Outcome.DONE and result.recipients == 3
     [broadcast] = await all_rows(db, Broadcast)
     assert (broadcast.moderator_id, broadcast.audience, broadcast.total, broadcast.summary_sent) == (
@@ -160,7 +168,7 @@ async def test_a_broadcast_writes_its_row_one_message_per_recipient_and_an_audit
         assert row.kind == "broadcast" and row.batch_id == broadcast.batch_id and row.status == outbox.PENDING
         assert row.dedupe_key == f"broadcast:{broadcast.id}:{row.chat_id}"
         assert row.text == "Sanāksme 5. maijā &lt;b&gt;Rīgā&lt;/b&gt; &amp; online"
-    [entry] = await all_rows(db, AuditEntry)
+    [entry] = await all_rows(db, AuditEntry, AuditEntry.action == "broadcast")
     assert (entry.moderator_id, entry.action) == (MODERATOR, "broadcast")
     after = json.loads(entry.after)
     assert after["broadcast_id"] == broadcast.id and after["recipients"] == 3 and after["audience"] == "lang:ru"
@@ -231,7 +239,7 @@ async def test_pause_and_resume_move_only_the_waiting_messages(db):
 
 async def test_the_summary_is_written_once_when_the_batch_is_done(db):
     ctx = job_context(db)
-    result = await send(db, bc.language_audience("ru"), actor=MODERATOR)
+    result = await send_approved(db, bc.language_audience("ru"), actor=MODERATOR)
     batch_id = result.view.broadcast.batch_id
     assert await broadcast_summaries(ctx) == 0  # still waiting
     async with db() as session:

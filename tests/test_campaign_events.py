@@ -22,9 +22,10 @@ from bot.config import Settings
 from bot.delivery import Sender
 from bot.domain import campaign_events as events
 from bot.domain.campaign_events import EventKind, Results, campaign_tick, closing_moment, plan_events, quiet_until
+from bot.domain.limits import CAPTION_LIMIT
 from bot.domain.localized import localized
 from bot.i18n import create_i18n, fmt_datetime
-from bot.ui.campaign_events_screens import CAPTION_LIMIT, CampaignEventRenderer, results_text
+from bot.ui.campaign_events_screens import CampaignEventRenderer, results_text
 from bot.ui.text import MESSAGE_LIMIT, escape, visible_length
 from storage import votes as vote_store
 from storage.campaign_events import Totals
@@ -318,6 +319,8 @@ async def test_results_digest_reaches_subscribers_and_participants_with_a_chart(
         assert visible_length(text.text) <= MESSAGE_LIMIT
         plain = html_ok(text.text)
         assert t(language, "📌 <b>What happens next</b>").replace("<b>", "").replace("</b>", "") in plain
+        assert t(language, "🛡 We checked the voting for manipulation (new accounts, sudden bursts, vote farms) and "
+                           "publish an integrity report for this campaign, without anyone's identity.") in plain
         assert title(first, language) in text.text
         assert format_decimal(12345, locale=language) in text.text  # "12 345", "12,345"
         assert f'href="https://t.me/{BOT_USERNAME}?start=idea_{first.id}"' in text.text

@@ -77,6 +77,19 @@ def test_chat_in_the_terminal_loads_the_example_and_presses_buttons(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_chat_reopens_an_unfinished_proposal_and_keeps_the_language(tmp_path):
+    first = run(tmp_path, "chat", "--lang", "ru", input_text="/propose\n1\nПротоколы заседаний в одном месте\n/quit\n")
+    assert first.returncode == 0, first.stderr
+    # A returning resident: no welcome again, their proposal reopens at its step, --lang does not override.
+    second = run(tmp_path, "chat", "--lang", "en", input_text="/quit\n")
+    assert second.returncode == 0, second.stderr
+    assert t("ru", "Step 3 of 3: describe your idea, from 30 to 2,000 characters: what should change, and why?") \
+        in second.stdout and "Протоколы заседаний в одном месте" in second.stdout
+    assert "Открытая Латвия" not in second.stdout  # the welcome is for a new resident only
+    # Log lines would mix into the conversation: only warnings and worse, unless LOG_LEVEL asks for more.
+    assert " INFO " not in first.stderr + second.stderr and "Traceback" not in first.stderr + second.stderr
+
+
 async def test_the_bot_process_polls_the_api_and_answers_without_logging_the_token(tmp_path, fake_telegram):
     assert run(tmp_path, "import", str(EXAMPLE)).returncode == 0
     env = environment(tmp_path, BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_URL=fake_telegram.base_url, LOG_LEVEL="DEBUG")

@@ -156,8 +156,7 @@ async def test_start_keeps_the_draft_and_cancel_discards_it(proposal_app):
     assert t("lv", "🔎 Results for “{query}”:", query="budžets") in search.text
     resumed = await anna.send("/propose")
     assert t("lv", "Your unfinished proposal is kept; you can continue it.") in resumed.text
-    await anna.press("Atklātība")
-    assert TITLE in anna.last.text
+    assert TITLE in resumed.text  # back at the step it stopped at: the text
     cancelled = await anna.send("/cancel")
     assert cancelled.text == t("lv", "Cancelled. Here is the menu.")
     fresh = await anna.send("/propose")
@@ -226,3 +225,63 @@ async def test_too_many_messages_get_one_polite_answer(proposal_app):
     for _ in range(45):
         await moderator.send("budžets")
     assert t("lv", "🔎 Results for “{query}”:", query="budžets") in moderator.last.text
+
+
+# The dialogue never makes a resident retype: keep buttons, a resumed draft, similar ideas after a new title.
+
+async def test_a_new_title_from_the_preview_runs_the_similar_ideas_check_again(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send(TITLE)
+    preview = await anna.send(BODY)  # nothing similar to this title: straight to the preview
+    assert t("lv", "✅ Send") in preview.buttons
+    await anna.press(t("lv", "✏️ Title"))
+    similar = await anna.send("Pašvaldību budžeti kā atvērtie dati visiem")
+    assert any("Pašvaldību budžeti kā atvērtie dati" in label for label in similar.buttons), similar.describe()
+    preview = await anna.press(t("lv", "➡️ Mine is different: continue"))
+    assert "Pašvaldību budžeti kā atvērtie dati visiem" in preview.text and BODY in preview.text
+
+
+async def test_every_step_that_shows_a_current_value_can_keep_it(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send(TITLE)
+    await anna.send(BODY)
+    for edit, keep in (("✏️ Title", "✅ Keep this title"), ("✏️ Text", "✅ Keep this text"),
+                       ("🏷 Category", "✅ Keep this category")):
+        step = await anna.press(t("lv", edit))
+        assert t("lv", keep) in step.buttons, step.describe()
+        preview = await anna.press(t("lv", keep))
+        assert t("lv", "✅ Send") in preview.buttons and TITLE in preview.text and BODY in preview.text
+    assert "Atklātība" in preview.text
+    sent = await anna.press(t("lv", "✅ Send"))
+    assert sent.text.startswith("🙏")
+    [idea] = await pending_ideas(proposal_app)
+    assert (idea.title_lv, idea.body_lv) == (TITLE, BODY)
+
+
+async def test_propose_resumes_a_draft_where_it_stopped(proposal_app):
+    anna = proposal_app.resident("lv")
+    await start_proposal(anna)
+    await anna.send("/menu")
+    title_step = await anna.send("/propose")  # the category is chosen: on to the title, not step 1 again
+    assert t("lv", "Step 2 of 3: send a short title for your idea, from 10 to 120 characters.") in title_step.text
+    assert t("lv", "Your unfinished proposal is kept; you can continue it.") in title_step.text
+    await anna.send(TITLE)
+    await anna.send("/start")
+    body_step = await anna.send("/propose")
+    assert t("lv", "Step 3 of 3: describe your idea, from 30 to 2,000 characters: what should change, and why?") \
+        in body_step.text and TITLE in body_step.text
+    preview = await anna.send(BODY)
+    assert t("lv", "✅ Send") in preview.buttons
+
+
+async def test_lang_with_a_language_switches_at_once(proposal_app):
+    anna = proposal_app.resident("lv")
+    await anna.send("/start")
+    switched = await anna.send("/lang ru")
+    assert switched.text.startswith(t("ru", "✅ Language: {language}.", language="Русский"))
+    assert t("ru", "💡 Ideas") in switched.buttons  # the menu, already in Russian
+    picker = await anna.send("/lang klingon")
+    assert picker.text == "🌐 Izvēlies valodu · Выберите язык · Choose your language"
+    assert t("ru", "💡 Ideas") in (await anna.send("/menu")).buttons  # an unknown language changes nothing

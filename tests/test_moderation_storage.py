@@ -340,10 +340,10 @@ async def test_ban_and_unban(db):
         assert (await staff.set_banned(session, SETTINGS, ADMIN, 4343, True, NOW)).outcome is Outcome.DONE
         assert (await staff.set_banned(session, SETTINGS, MODERATOR, 4242, False, NOW)).outcome is Outcome.DONE
         assert not await staff.is_banned(session, 4242) and not await staff.is_banned(session, 1)
-    entries = await rows(db, AuditEntry)
-    assert [(e.action, e.target_user_id) for e in sorted(entries, key=lambda e: e.id)] == [
-        ("ban", 4242), ("ban", 4343), ("unban", 4242)]
+    entries = sorted(await rows(db, AuditEntry), key=lambda e: e.id)
+    assert [(e.action, e.target_user_id) for e in entries] == [("ban", 4242), ("ban", 4343), ("unban", 4242)]
     assert json.loads(entries[0].after) == {"is_banned": True}
+    assert json.loads(entries[1].after) == {"is_banned": True, "is_moderator": False}  # the ban took the role
     async with db() as session:
         log = await staff.audit(session, SETTINGS, ADMIN, "user", 4242)
     assert [entry.action for entry in log.entries] == ["ban", "unban"]

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.ui.text import escape, shorten, split_text, utf16_length
-from storage.text import search_key, search_words
+from storage.text import search_key
 
 
 def test_escape_makes_content_literal():
@@ -48,4 +48,3 @@ def test_shorten():
 def test_search_key_folds_case_diacritics_and_punctuation():
     assert search_key("Atvērtā  PĀRVALDĪBA!") == "atverta parvaldiba"
     assert search_key("Открытые Данные") == "открытые данные"
-    assert search_words("  Budžets, dati ") == ["budzets", "dati"]

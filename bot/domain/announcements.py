@@ -11,19 +11,23 @@ from bot.domain.outgoing import Recipient, fan_out, language_of
 from storage import moderation as store
 
 
+async def moderator_recipients(session: AsyncSession, settings: Settings, dedupe: str) -> list[Recipient]:
+    """Where the moderators are told things, in which language (the variant): their chat (MODERATION_CHAT_ID), or
+    each admin privately when there is none (then the dedupe key gets the admin's id)."""
+    if settings.moderation_chat_id is not None:
+        return [Recipient(settings.moderation_chat_id, settings.default_language, dedupe)]
+    admins = await store.users_by_ids(session, settings.admin_ids)
+    return [Recipient(admin_id, language_of(getattr(admins.get(admin_id), "language", None),
+                                            settings.default_language), f"{dedupe}:{admin_id}")
+            for admin_id in sorted(settings.admin_ids)]
+
+
 async def _announce(session: AsyncSession, idea_id: int, settings: Settings, bot_username: str, event: str,
                     dedupe: str, renderer: Renderer) -> int:
     card = await load_card(session, idea_id)
     if card is None:
         return 0
-    if settings.moderation_chat_id is not None:
-        targets = [Recipient(settings.moderation_chat_id, settings.default_language, dedupe)]
-    else:
-        admins = await store.users_by_ids(session, settings.admin_ids)
-        targets = [Recipient(admin_id, language_of(getattr(admins.get(admin_id), "language", None),
-                                                   settings.default_language), f"{dedupe}:{admin_id}")
-                   for admin_id in sorted(settings.admin_ids)]
-    return await fan_out(session, targets,
+    return await fan_out(session, await moderator_recipients(session, settings, dedupe),
                          lambda language: renderer.moderation_post(card, language, bot_username, event),
                          kind="moderation")
 

@@ -24,6 +24,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.domain.announcements import moderator_recipients
+from bot.domain.ids import parse_id
 from bot.domain.lifecycle import has_rights, valid_id
 from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from bot.domain.texts import BroadcastText, check_broadcast
@@ -47,6 +49,9 @@ class Outcome(StrEnum):
     BAD_TEXT = "bad_text"
     ALREADY = "already"  # this draft was sent already (a second press of Confirm)
     NOTHING = "nothing"  # pause / resume found nothing to pause or resume
+    AWAITING_APPROVAL = "awaiting_approval"  # a mass audience: written, waits for an admin or a second moderator
+    COOLDOWN = "cooldown"  # a mass broadcast went out too recently
+    SELF = "self"  # a moderator cannot approve their own broadcast
 
 
 # ------------------------------------------------------------------ audiences (pure)
@@ -73,6 +78,13 @@ class Audience:
 
 ALL = Audience("all")
 SUBSCRIBERS = Audience("subscribers")
+# One compromised moderator account must not be able to write to 400,000 people: these audiences need an admin or
+# a second moderator's approval, and a pause (MASS_BROADCAST_COOLDOWN_HOURS) between two of them.
+MASS_KINDS = frozenset({"all", "language"})
+
+
+def is_mass(audience: Audience | None) -> bool:
+    return audience is not None and audience.kind in MASS_KINDS
 
 
 def language_audience(language: str) -> Audience | None:
@@ -90,8 +102,9 @@ def parse_audience(code: str | None) -> Audience | None:
         return Audience(code)
     if code.startswith("lang:"):
         return language_audience(code.removeprefix("lang:"))
-    if code.startswith("idea:") and code.removeprefix("idea:").isdigit():
-        return supporters_audience(int(code.removeprefix("idea:")))
+    idea_id = parse_id(code.removeprefix("idea:")) if code.startswith("idea:") else None
+    if idea_id is not None:
+        return supporters_audience(idea_id)
     return None
 
 
@@ -138,6 +151,11 @@ class Result:
     recipients: int = 0
     changed: int = 0  # pause / resume: how many messages
     checked: BroadcastText | None = None
+    next_allowed_at: datetime | None = None  # COOLDOWN: when a mass broadcast is possible again
+
+
+# Renders the request to approve a broadcast in a language (the other moderators are asked in theirs).
+ApprovalRequest = Callable[[Broadcast, str], Outgoing]
 
 
 async def _view(session: AsyncSession, broadcast: Broadcast) -> BroadcastView:
@@ -161,11 +179,21 @@ async def check_audience(session: AsyncSession, settings: Settings, actor_id: in
 
 # ------------------------------------------------------------------ sending
 
-async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: Draft, now: datetime) -> Result:
+async def cooldown_until(session: AsyncSession, settings: Settings, excluding: int | None = None) -> datetime | None:
+    """When the next mass broadcast (MASS_KINDS) may go out after the latest one; None when there was none."""
+    latest = await store.latest_mass_broadcast_at(session, excluding)
+    if latest is None:
+        return None
+    return latest + timedelta(hours=settings.mass_broadcast_cooldown_hours)
+
+
+async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: Draft, now: datetime,
+               request: ApprovalRequest | None = None) -> Result:
     """Write the broadcast: its row, one outbox row per recipient and the audit entry, in one transaction.
 
     The audience is counted again inside the transaction (residents may have blocked the bot since the
-    preview); nobody left is refused and nothing is written."""
+    preview); nobody left is refused and nothing is written. A mass audience by a moderator who is no admin is
+    written without recipients and waits for approval (`request` renders what the other moderators are asked)."""
     if not await has_rights(session, settings, actor_id):
         return Result(Outcome.NO_RIGHTS)
     checked = check_broadcast(draft.text)
@@ -178,12 +206,21 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
     if check.outcome is not Outcome.DONE:
         return Result(check.outcome)
     audience = draft.audience
+    needs_approval = is_mass(audience) and actor_id not in settings.admin_ids
     broadcast = await store.add_broadcast(session, batch_id=draft.batch_id, moderator_id=actor_id,
-                                          audience=audience.code, text=checked.text, now=now)
+                                          audience=audience.code, text=checked.text, now=now,
+                                          awaiting_approval=needs_approval)
     if broadcast is None:  # another press of the same Confirm got there first
         await session.rollback()
         existing = await store.broadcast_by_batch(session, draft.batch_id)
         return Result(Outcome.ALREADY, await _view(session, existing) if existing else None)
+    if is_mass(audience):  # checked after the row: a second press of the same Confirm is ALREADY, not COOLDOWN
+        allowed_at = await cooldown_until(session, settings, excluding=broadcast.id)
+        if allowed_at is not None and allowed_at > now:
+            await session.rollback()
+            return Result(Outcome.COOLDOWN, next_allowed_at=allowed_at)
+    if needs_approval:
+        return await _ask_for_approval(session, settings, broadcast, check.recipients, now, request)
     total = await store.enqueue_recipients(session, broadcast, audience.kind, audience.argument,
                                            message_html(checked.text), now)
     if total == 0:  # everyone left between the count and the insert
@@ -194,6 +231,53 @@ async def send(session: AsyncSession, settings: Settings, actor_id: int, draft: 
         session, moderator_id=actor_id, action="broadcast", now=now, idea_id=audience.idea_id,
         after={"broadcast_id": broadcast.id, "audience": audience.code, "recipients": total,
                "batch_id": broadcast.batch_id, "text": checked.text})
+    await session.commit()
+    broadcast = await store.get_broadcast(session, broadcast.id)
+    return Result(Outcome.DONE, await _view(session, broadcast), recipients=total)
+
+
+async def _ask_for_approval(session: AsyncSession, settings: Settings, broadcast: Broadcast, recipients: int,
+                            now: datetime, request: ApprovalRequest | None) -> Result:
+    await store.set_total(session, broadcast.id, recipients)
+    await moderation_store.add_audit(
+        session, moderator_id=broadcast.moderator_id, action="broadcast", now=now,
+        after={"broadcast_id": broadcast.id, "audience": broadcast.audience, "recipients": recipients,
+               "batch_id": broadcast.batch_id, "text": broadcast.text, "awaiting_approval": True})
+    if request is not None:
+        recipients = await moderator_recipients(session, settings, f"broadcast-approval:{broadcast.id}")
+        await fan_out(session, [recipient for recipient in recipients if recipient.chat_id != broadcast.moderator_id],
+                      lambda language: request(broadcast, language), kind="moderation")
+    await session.commit()
+    broadcast = await store.get_broadcast(session, broadcast.id)
+    return Result(Outcome.AWAITING_APPROVAL, await _view(session, broadcast), recipients=recipients)
+
+
+async def approve(session: AsyncSession, settings: Settings, actor_id: int, broadcast_id: int,
+                  now: datetime) -> Result:
+    """/approve N: an admin or a moderator other than its author lets a mass broadcast go out (the audience is
+    counted again now); audited as "broadcast_approve"."""
+    found = await progress(session, settings, actor_id, broadcast_id)
+    if found.outcome is not Outcome.DONE:
+        return found
+    broadcast = found.view.broadcast
+    if not broadcast.awaiting_approval:
+        return Result(Outcome.ALREADY, found.view, recipients=broadcast.total)
+    if broadcast.moderator_id == actor_id:
+        return Result(Outcome.SELF, found.view)
+    allowed_at = await cooldown_until(session, settings, excluding=broadcast.id)
+    if allowed_at is not None and allowed_at > now:
+        return Result(Outcome.COOLDOWN, found.view, next_allowed_at=allowed_at)
+    audience = parse_audience(broadcast.audience)
+    if audience is None or not await store.claim_approval(session, broadcast.id, actor_id, now):
+        await session.rollback()
+        return Result(Outcome.ALREADY, await _view(session, broadcast))
+    total = await store.enqueue_recipients(session, broadcast, audience.kind, audience.argument,
+                                           message_html(broadcast.text), now)
+    await store.set_total(session, broadcast.id, total)
+    await moderation_store.add_audit(
+        session, moderator_id=actor_id, action="broadcast_approve", now=now,
+        after={"broadcast_id": broadcast.id, "audience": broadcast.audience, "recipients": total,
+               "requested_by": broadcast.moderator_id})
     await session.commit()
     broadcast = await store.get_broadcast(session, broadcast.id)
     return Result(Outcome.DONE, await _view(session, broadcast), recipients=total)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.campaign_file import CampaignSpec, LocalizedText
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
+from storage import search as search_store
 from storage import users as user_store
 from storage import votes as vote_store
 from storage.campaigns import apply_fields
@@ -76,6 +77,7 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
             report.unchanged["categories"] += 1
         categories[category_spec.key] = category
 
+    changed_ideas = []
     for idea_spec in spec.ideas:
         fields = {
             **_localized_fields("title", idea_spec.title),
@@ -87,12 +89,16 @@ async def import_campaign(session: AsyncSession, spec: CampaignSpec) -> ImportRe
             idea = Idea(campaign_id=campaign.id, key=idea_spec.key, status=IdeaStatus.PUBLISHED, **fields)
             idea_store.refresh_search_text(idea)
             session.add(idea)
+            changed_ideas.append(idea)
             report.created["ideas"] += 1
         elif apply_fields(idea, fields):
             idea_store.refresh_search_text(idea)
+            changed_ideas.append(idea)
             report.updated["ideas"] += 1
         else:
             report.unchanged["ideas"] += 1
+    await session.flush()
+    await search_store.reindex(session, [idea.id for idea in changed_ideas])
     await session.commit()
     return report
 

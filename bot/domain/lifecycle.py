@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.domain.ids import MAX_DB_INT
 from storage import moderation as store
 from storage.models import IdeaStatus, User
 
@@ -31,7 +32,6 @@ REPUBLISHABLE = frozenset({S.REJECTED})
 STATUS_COMMAND_CODES = (S.PUBLISHED, S.UNDER_REVIEW, S.INCLUDED, S.NOT_INCLUDED, S.IMPLEMENTED, S.REJECTED)
 
 MAX_NOTE_LENGTH = 500
-MAX_DB_INT = 2**31 - 1  # ids are 32-bit integers in PostgreSQL: a larger number is no row, not an error
 
 
 def valid_id(row_id: int | None) -> bool:

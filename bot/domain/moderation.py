@@ -32,6 +32,7 @@ from bot.domain.lifecycle import (
 from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
 from bot.domain.texts import check_body, check_title
 from storage import moderation as store
+from storage import search as search_store
 from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, VISIBLE_STATUSES, Category, Idea, IdeaStatus, Report, StatusChange, User
 
@@ -373,6 +374,7 @@ async def edit_texts(session: AsyncSession, settings: Settings, actor_id: int, i
     if not await store.update_idea(session, idea_id, seen_version=version, from_statuses=[idea.status],
                                    values=values):
         return await _refused(session, Outcome.CHANGED, idea_id, action=action)
+    await search_store.reindex(session, [idea_id])
     idea = await store.get_idea(session, idea_id)
     audit_before, audit_after = _diff(before, _snapshot(idea))
     await store.add_audit(session, moderator_id=actor_id, action=action, idea_id=idea_id, now=now,

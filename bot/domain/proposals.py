@@ -3,11 +3,16 @@ No Telegram here; the conversation itself is handlers/proposals.py."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
@@ -18,6 +23,7 @@ from bot.domain.texts import check_body, check_title
 from storage import campaigns as campaign_store
 from storage import ideas as idea_store
 from storage import proposals as proposal_store
+from storage import search as search_store
 from storage.ideas import refresh_search_text
 from storage.models import LANGUAGES, Campaign, Category, Idea, IdeaStatus, User
 from storage.text import search_key
@@ -77,29 +83,34 @@ async def similar_ideas(session: AsyncSession, campaign: Campaign, title: str) -
     candidates = await proposal_store.public_titles(session, campaign.id)
     if not candidates:
         return []
+    # Comparing with thousands of titles takes tens of milliseconds: not on the event loop, which serves everyone.
+    ranked = await asyncio.to_thread(_most_similar, title, candidates)
+    return await idea_store.ideas_by_ids(session, ranked)
+
+
+def _most_similar(title: str, candidates: list) -> list[int]:
     choices = {}
     for idea_id, *titles in candidates:
         for position, text in enumerate(titles):
             if text:
                 choices[(idea_id, position)] = search_key(text)
-    query = search_key(title)
-    matches = process.extract(query, choices, scorer=fuzz.token_set_ratio, score_cutoff=SIMILARITY_CUTOFF,
-                              limit=SIMILAR_LIMIT * 3)
+    matches = process.extract(search_key(title), choices, scorer=fuzz.token_set_ratio,
+                              score_cutoff=SIMILARITY_CUTOFF, limit=SIMILAR_LIMIT * 3)
     best: dict[int, float] = {}
     for _text, score, (idea_id, _position) in matches:
         best[idea_id] = max(score, best.get(idea_id, 0))
-    ranked = sorted(best, key=lambda idea_id: -best[idea_id])[:SIMILAR_LIMIT]
-    return await idea_store.ideas_by_ids(session, ranked)
+    return sorted(best, key=lambda idea_id: -best[idea_id])[:SIMILAR_LIMIT]
 
 
 async def submit(session: AsyncSession, author: User, campaign: Campaign, category: Category, title: str, body: str,
-                 language: str, now: datetime) -> Idea:
+                 language: str, now: datetime, submission_key: str | None = None) -> Idea:
     """Store the proposal as pending (not committed: the caller adds the moderators' announcement and commits)."""
     idea = Idea(campaign_id=campaign.id, category_id=category.id, status=IdeaStatus.PENDING, author_id=author.id,
-                created_at=now, **{f"title_{language}": title, f"body_{language}": body})
+                created_at=now, submission_key=submission_key, **{f"title_{language}": title, f"body_{language}": body})
     refresh_search_text(idea)
     session.add(idea)
     await session.flush()
+    await search_store.reindex(session, [idea.id])
     return idea
 
 
@@ -119,10 +130,31 @@ class SendOutcome:
     idea: Idea | None = None  # None without a refusal: the draft's category is gone, choose again
 
 
+DRAFT_KEY = "draft_key"
+
+
+def new_draft_key() -> str:
+    """Kept in the draft from its first step: the proposal it becomes carries it, and the database allows one."""
+    return uuid.uuid4().hex
+
+
+def submission_key(author_id: int, draft: dict) -> str:
+    """The draft's key; a draft written before keys existed gets one from its contents (the same on every press)."""
+    if draft.get(DRAFT_KEY):
+        return str(draft[DRAFT_KEY])[:64]
+    content = json.dumps([author_id, draft.get("category_id"), draft.get("title"), draft.get("body")])
+    return hashlib.sha256(content.encode()).hexdigest()[:64]
+
+
 async def send(session: AsyncSession, author: User, draft: dict, now: datetime, settings: Settings,
                bot_username: str, renderer: Renderer) -> SendOutcome:
     """Check everything again (the draft comes from stored conversation state, the campaign may have closed),
-    store the proposal and tell the moderators, in one transaction."""
+    store the proposal and tell the moderators, in one transaction. A draft is submitted once: a second press of
+    Send (however concurrent) finds the proposal the first one stored."""
+    key = submission_key(author.id, draft)
+    earlier = await proposal_store.idea_by_submission_key(session, key)
+    if earlier is not None:
+        return SendOutcome(await current_campaign(session, now), idea=earlier)
     gate = await proposal_gate(session, author, now, settings.max_pending_proposals)
     if gate.refusal is not None:
         return SendOutcome(gate.campaign, gate.refusal)
@@ -131,9 +163,16 @@ async def send(session: AsyncSession, author: User, draft: dict, now: datetime, 
     if category is None or title.problem or body.problem:
         return SendOutcome(gate.campaign)
     language = draft.get("language") if draft.get("language") in LANGUAGES else author.language
-    idea = await submit(session, author, gate.campaign, category, title.text, body.text, language, now)
-    await announce_proposal(session, idea.id, settings, bot_username, renderer)
-    await session.commit()
+    try:
+        idea = await submit(session, author, gate.campaign, category, title.text, body.text, language, now, key)
+        await announce_proposal(session, idea.id, settings, bot_username, renderer)
+        await session.commit()
+    except IntegrityError:  # another press of this draft's Send committed first
+        await session.rollback()
+        earlier = await proposal_store.idea_by_submission_key(session, key)
+        if earlier is None:
+            raise
+        return SendOutcome(gate.campaign, idea=earlier)
     return SendOutcome(gate.campaign, idea=idea)
 
 

@@ -8,6 +8,12 @@ from storage import users as user_store
 from storage.models import LANGUAGES, User
 
 
+def language_code(typed: str | None) -> str | None:
+    """The language a resident typed after /lang ("ru", "LV"), or None for anything else."""
+    wanted = (typed or "").strip().casefold()
+    return wanted if wanted in LANGUAGES else None
+
+
 async def choose_language(session: AsyncSession, user: User, language: str) -> bool:
     """Remember the resident's language; False for a language the bot does not speak (a forged button)."""
     if language not in LANGUAGES:

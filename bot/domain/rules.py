@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.ids import parse_id
 from storage.models import VISIBLE_STATUSES
 
 
@@ -71,10 +72,7 @@ def parse_start_payload(payload: str | None) -> int | None:
     """The idea id of a shared link's payload ("idea_42"), or None for anything else."""
     if not payload or not payload.startswith(START_IDEA_PREFIX):
         return None
-    digits = payload.removeprefix(START_IDEA_PREFIX)
-    if not digits.isdigit() or len(digits) > 12:
-        return None
-    return int(digits)
+    return parse_id(payload.removeprefix(START_IDEA_PREFIX))
 
 
 def language_for(telegram_language_code: str | None, default: str = "lv") -> str:
@@ -85,5 +83,4 @@ def language_for(telegram_language_code: str | None, default: str = "lv") -> str
     return default
 
 
-MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100

@@ -8,16 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.limits import utf16_length
+
 TITLE_LIMITS = (10, 120)
 BODY_LIMITS = (30, 2000)
 # Fewer letters than this is no title or text, whatever its length: "!!!!!!!!!!", a row of emoji.
 MIN_LETTERS = {"title": 5, "body": 15}
 BROADCAST_MAX_LENGTH = 3500  # characters as Telegram counts them (UTF-16 units); Telegram allows 4096
-
-
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it: in UTF-16 code units (an emoji outside the BMP counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 class TextProblem(StrEnum):

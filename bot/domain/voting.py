@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.browse import IdeaCard, open_idea
-from bot.domain.rules import VoteRefusal
+from bot.domain.browse import IdeaCard, open_idea, voting_window
+from bot.domain.rules import VoteRefusal, withdrawal_refusal
 from storage import ideas as idea_store
 from storage import votes as vote_store
 
@@ -36,8 +36,10 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     # The button may be old or forged: the idea and the campaign are checked again on every press.
     card = await open_idea(session, idea_id, user_id, now)
     if card is None:
-        return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
-    refusal = VoteRefusal.BANNED if banned else (card.support_refusal if add else card.withdrawal_refusal)
+        hidden = None if add else await _withdraw_from_hidden(session, idea_id, user_id, now)
+        return hidden or VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
+    # A banned resident may not support, but may take a support back.
+    refusal = (VoteRefusal.BANNED if banned else card.support_refusal) if add else card.withdrawal_refusal
     if refusal is not None:
         return VoteResult(card, False, refusal)
     idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
@@ -52,3 +54,19 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     idea_store.show_supporters_count(card.idea, count)
     updated = replace(card, supported=add)
     return VoteResult(updated, changed, None)
+
+
+async def _withdraw_from_hidden(session: AsyncSession, idea_id: int, user_id: int, now: datetime
+                                ) -> VoteResult | None:
+    """An idea hidden by reports keeps its supports until a moderator decides; its supporters may still take theirs
+    back (a card-less result: the idea is not shown while hidden). None when this is not such a case."""
+    found = await idea_store.card_rows(session, idea_id, user_id)
+    if found is None or not found[0].hidden or not found[3]:
+        return None
+    idea, _category, campaign, _supported = found
+    refusal = withdrawal_refusal(voting_window(campaign), idea.status, now)
+    if refusal is not None:
+        return VoteResult(None, False, refusal)
+    outcome = await vote_store.remove_vote(session, idea.id, user_id)
+    await session.commit()
+    return VoteResult(None, bool(outcome and outcome[0]), None)

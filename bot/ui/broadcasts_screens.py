@@ -8,7 +8,7 @@ other appearance of a moderator's text here is escaped too."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -33,6 +33,7 @@ from bot.ui.callbacks import (
 )
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
+from storage.models import Broadcast
 
 # The audience buttons' codes (no ":" in callback values) and the audiences they stand for.
 AUDIENCE_BUTTONS: dict[str, bc.Audience] = {"all": bc.ALL, "sub": bc.SUBSCRIBERS,
@@ -181,6 +182,8 @@ def step_expired() -> Screen:
 def sent_refusal(result: bc.Result) -> str:
     if result.outcome is bc.Outcome.BAD_TEXT and result.checked is not None:
         return text_problem(result.checked)
+    if result.outcome is bc.Outcome.COOLDOWN and result.next_allowed_at is not None:
+        return cooldown_refusal(result.next_allowed_at)
     if result.outcome is bc.Outcome.EMPTY:
         return _("🚫 Nobody can receive it any more (everyone in the audience blocked the bot or was banned), so "
                  "nothing was sent.")
@@ -210,6 +213,8 @@ def _counts_lines(view: bc.BroadcastView, rate_per_second: float) -> list[str]:
 
 
 def _state_icon(view: bc.BroadcastView) -> str:
+    if view.broadcast.awaiting_approval:
+        return "🔐"
     return "✅" if view.finished else "⏸" if view.progress.paused else "⏳"
 
 
@@ -246,6 +251,50 @@ def started_notice(recipients: int) -> str:
 
 def already_sent_notice() -> str:
     return _("ℹ️ This broadcast was sent already.")
+
+
+# ------------------------------------------------------------------ approval of mass broadcasts
+
+def awaiting_approval_notice(broadcast_id: int) -> str:
+    return _("🔐 Broadcast #{id} goes to many residents, so an admin or a second moderator has to approve it. We "
+             "asked them; it goes out once one of them sends /approve {id}.").format(id=broadcast_id)
+
+
+def cooldown_refusal(allowed_at: datetime) -> str:
+    return _("⏳ A broadcast to everyone or to a whole language went out recently. The next one is possible from "
+             "{date}.").format(date=fmt_datetime(allowed_at))
+
+
+def approval_request(broadcast: Broadcast) -> str:
+    """What the other moderators are asked (rendered in their chat's language)."""
+    return "\n".join([
+        _("🔐 <b>Broadcast #{id} waits for approval</b>").format(id=broadcast.id),
+        _("Moderator <code>{moderator}</code> wants to send this to {audience} ({recipients}):").format(
+            moderator=broadcast.moderator_id, audience=escape(audience_name(bc.parse_audience(broadcast.audience))),
+            recipients=recipients_text(broadcast.total)),
+        "",
+        f"<i>{escape(shorten(broadcast.text, 1500))}</i>",
+        "",
+        _("Links in it will be clickable for everyone. If it is right, send /approve {id} to the bot in a private "
+          "chat.").format(id=broadcast.id),
+    ])
+
+
+def approve_answer(result: bc.Result, broadcast_id: int) -> str:
+    if result.outcome is bc.Outcome.DONE:
+        return _("✅ Approved: broadcast #{id} is on its way to {recipients}.").format(
+            id=broadcast_id, recipients=recipients_text(result.recipients))
+    if result.outcome is bc.Outcome.SELF:
+        return _("🚫 You cannot approve your own broadcast: another moderator or an admin has to.")
+    if result.outcome is bc.Outcome.COOLDOWN and result.next_allowed_at is not None:
+        return cooldown_refusal(result.next_allowed_at)
+    if result.outcome is bc.Outcome.ALREADY:
+        return _("ℹ️ Broadcast #{id} needs no approval (any more).").format(id=broadcast_id)
+    return not_found()
+
+
+def approve_usage() -> str:
+    return "🛈 " + _("Usage: /approve N, for example /approve 3")
 
 
 def paused_notice(count: int) -> str:

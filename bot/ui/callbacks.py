@@ -3,6 +3,8 @@ Nothing here is trusted: handlers re-check the resident and the object on every 
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.domain.ids import DbId, SmallNumber
+
 
 class Menu(CallbackData, prefix="m"):
     to: str  # one of MENU_TARGETS
@@ -12,19 +14,19 @@ MENU_MAIN, MENU_CATEGORIES, MENU_SEARCH, MENU_LANGUAGE, MENU_HELP = "main", "cat
 
 
 class IdeaList(CallbackData, prefix="l"):
-    cat: int
+    cat: DbId
     sort: str = "top"
-    page: int = 0
+    page: SmallNumber = 0
 
 
 class IdeaAction(CallbackData, prefix="i"):
     """An idea card and what can be done on it; sort and page lead back to the same list."""
 
     act: str  # one of the ACT_* codes
-    id: int
-    part: int = 0
+    id: DbId
+    part: SmallNumber = 0
     sort: str = "top"
-    page: int = 0
+    page: SmallNumber = 0
 
 
 ACT_OPEN, ACT_SUPPORT, ACT_WITHDRAW, ACT_WHY_CLOSED, ACT_REPORT = "o", "s", "w", "x", "r"
@@ -40,17 +42,18 @@ class Proposal(CallbackData, prefix="p"):
     """A step of the proposal conversation; checked against the resident's saved conversation state."""
 
     act: str  # one of the PROPOSAL_* codes
-    id: int = 0
+    id: DbId = 0
 
 
 (PROPOSAL_CATEGORY, PROPOSAL_BACK, PROPOSAL_SEND, PROPOSAL_ANYWAY, PROPOSAL_EDIT_TITLE, PROPOSAL_EDIT_BODY,
  PROPOSAL_EDIT_CATEGORY, PROPOSAL_CANCEL) = ("cat", "back", "send", "any", "et", "eb", "ec", "x")
+PROPOSAL_KEEP = "keep"  # keep the current value the step shows
 
 MENU_PROPOSE, MENU_MY_IDEAS, MENU_SUBSCRIPTIONS = "propose", "mine", "subs"
 
 
 class Report(CallbackData, prefix="r"):
-    id: int
+    id: DbId
     reason: str  # one of bot.domain.reports.REASONS; checked again by the domain
 
 
@@ -60,8 +63,8 @@ class Mod(CallbackData, prefix="md"):
     """A button on a moderation card. `v` is the idea's version the moderator saw; `r` a reason or language."""
 
     act: str
-    id: int
-    v: int = 0
+    id: DbId
+    v: DbId = 0
     r: str = ""
 
 
@@ -74,7 +77,7 @@ MOD_ACTS = frozenset({MOD_CARD, MOD_PUBLISH, MOD_REJECT, MOD_REASON, MOD_TYPE_RE
 class NotifyToggle(CallbackData, prefix="nt"):
     """A resident turns status notifications on (1) or off (0); src "n" = under a notification, "s" = /notifications."""
 
-    on: int
+    on: SmallNumber
     src: str = "s"
 
 
@@ -93,7 +96,7 @@ class BroadcastButton(CallbackData, prefix="bcp"):
     """A button under a broadcast's progress: refresh, pause or resume broadcast `id`."""
 
     act: str
-    id: int
+    id: DbId
 
 
 STEP_AUDIENCE, STEP_SEND, STEP_EDIT, STEP_CANCEL = "a", "s", "e", "x"
@@ -108,8 +111,17 @@ class Subs(CallbackData, prefix="sb"):
 
     act: str  # one of the SUB_* codes
     opt: str = ""  # bot.domain.subscriptions option code, for SUB_OPTION
-    on: int = 0
-    cat: int = 0  # a category id, for SUB_CATEGORY
+    on: SmallNumber = 0
+    cat: DbId = 0  # a category id, for SUB_CATEGORY
 
 
 SUB_HOME, SUB_OPTION, SUB_CATEGORIES, SUB_CATEGORY, SUB_STOP_DIGEST = "h", "o", "cs", "c", "ud"
+
+
+class Forget(CallbackData, prefix="pv"):
+    """The /forget confirmation: "y" erases, "n" keeps everything."""
+
+    act: str
+
+
+FORGET_YES, FORGET_NO = "y", "n"

@@ -27,7 +27,6 @@ from bot.ui.screens import ideas_count_text, supporters_text, title_of
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, visible_length
 from storage.models import Campaign, Category, Idea
 
-CAPTION_LIMIT = 1024
 RESULTS_TITLE_LENGTH = 120  # an idea's title in the results text
 
 
@@ -159,6 +158,9 @@ def _results_text(results: Results, language: str, bot_username: str, tz: ZoneIn
         _("📌 <b>What happens next</b>"),
         _("The State Chancellery and experts will use these results to draft the national open government action "
           "plan. We will tell you what becomes of the ideas you supported."),
+        "",
+        _("🛡 We checked the voting for manipulation (new accounts, sudden bursts, vote farms) and publish an "
+          "integrity report for this campaign, without anyone's identity."),
     ]
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from bot.domain import lifecycle, staff
 from bot.domain import moderation as mod
 from bot.domain.campaigns import Stats
 from bot.domain.lifecycle import Outcome
+from bot.domain.limits import cut, utf16_length
 from bot.domain.outgoing import Outgoing
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
@@ -81,6 +82,8 @@ def _action_name(action: str) -> str:
         "broadcast": _("sent an announcement"),
         "broadcast_pause": _("paused an announcement"),
         "broadcast_resume": _("resumed an announcement"),
+        "broadcast_approve": _("approved an announcement"),
+        "forget": _("erased at the resident's request"),
     }
     return names.get(action, action)
 
@@ -88,16 +91,17 @@ def _action_name(action: str) -> str:
 # ------------------------------------------------------------------ the moderation card
 
 def _fit(texts: list[str], budget: int) -> list[str]:
-    """Shorten the longest texts first so that together they take at most `budget` characters."""
+    """Shorten the longest texts first so that together they take at most `budget` UTF-16 units (escaping comes
+    later and does not count: Telegram counts "&lt;" as one character)."""
     budget = max(budget, 60 * len(texts))
+    lengths = [utf16_length(text) for text in texts]
     allowed = {}
-    remaining, left = budget, sorted(range(len(texts)), key=lambda index: len(texts[index]))
+    remaining, left = budget, sorted(range(len(texts)), key=lambda index: lengths[index])
     for position, index in enumerate(left):
         share = remaining // (len(left) - position)
-        allowed[index] = min(len(texts[index]), share)
+        allowed[index] = min(lengths[index], share)
         remaining -= allowed[index]
-    return [text if len(text) <= allowed[index] else text[: max(allowed[index] - 1, 1)].rstrip() + "…"
-            for index, text in enumerate(texts)]
+    return [cut(text, allowed[index]) for index, text in enumerate(texts)]
 
 
 def card_text(card: mod.ModerationCard, language: str, notice: str | None = None) -> str:
@@ -378,7 +382,12 @@ def user_action_answer(result: staff.UserActionResult, command: str) -> str:
         "add": (_("🛡 Resident {user} is now a moderator."), _("Resident {user} is already a moderator.")),
         "remove": (_("Resident {user} is no longer a moderator."), _("Resident {user} is not a moderator.")),
     }
-    return texts[command][0 if done else 1].format(user=user_id)
+    answer = texts[command][0 if done else 1].format(user=user_id)
+    if result.voided:
+        answer += "\n" + ngettext("🗑 {count} support of theirs was voided and the ideas recounted.",
+                                  "🗑 {count} supports of theirs were voided and the ideas recounted.",
+                                  result.voided).format(count=fmt_number(result.voided))
+    return answer
 
 
 def usage(command: str) -> str:
@@ -390,7 +399,7 @@ def usage(command: str) -> str:
         "translate": _("Usage: /translate N, for example /translate 12"),
         "status": _("Usage: /status N STATUS note. STATUS is one of: {codes}. "
                     "For example: /status 12 under_review The working group discusses it on 5 May"),
-        "ban": _("Usage: /ban USER_ID, for example /ban 123456789"),
+        "ban": _("Usage: /ban USER_ID, for example /ban 123456789; /ban USER_ID void also voids their supports"),
         "unban": _("Usage: /unban USER_ID, for example /unban 123456789"),
         "moderators": _("Usage: /moderators add USER_ID, /moderators remove USER_ID, or /moderators to list them"),
         "audit": _("Usage: /audit N for idea N, or /audit user USER_ID for a resident"),
@@ -409,9 +418,11 @@ def moderator_help() -> str:
         _("/translate N – add or correct a language of idea N"),
         _("/status N STATUS note – e.g. under_review, included, not_included, implemented"),
         _("/ban USER_ID, /unban USER_ID – stop or allow a resident's proposals, supports and reports"),
+        _("/ban USER_ID void – ban and void the resident's supports (the ideas are recounted)"),
         _("/moderators add|remove USER_ID – admins only"),
         _("/stats – numbers of the bot"),
         _("/audit N – who did what with idea N"),
+        _("/integrity – the campaign's integrity report (unusual voting patterns)"),
     ])
 
 
@@ -425,7 +436,7 @@ def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
 def queue_screen(queue: staff.Queue, language: str) -> Screen:
     lines = [_("🗂 <b>Waiting for moderators</b>")]
     builder = InlineKeyboardBuilder()
-    if not queue.pending_total and not queue.hidden_total:
+    if not queue.pending_total and not queue.hidden_total and not queue.reported_total:
         lines += ["", _("✨ Nothing is waiting. Well done!")]
         return Screen("\n".join(lines))
     lines += ["", ngettext("⏳ {count} proposal waits for a decision (oldest first):",
@@ -436,13 +447,21 @@ def queue_screen(queue: staff.Queue, language: str) -> Screen:
         builder.row(_idea_button(idea, language))
     if queue.pending_total > len(queue.pending):
         lines.append("…")
-    if queue.hidden_total:
-        lines += ["", ngettext("🙈 {count} idea is hidden by reports:", "🙈 {count} ideas are hidden by reports:",
-                               queue.hidden_total).format(count=fmt_number(queue.hidden_total))]
-        for idea in queue.hidden:
+    sections = (
+        (queue.hidden, queue.hidden_total, ngettext("🙈 {count} idea is hidden by reports:",
+                                                    "🙈 {count} ideas are hidden by reports:", queue.hidden_total)),
+        (queue.reported, queue.reported_total, ngettext(
+            "🚩 {count} public idea has open reports (most reported first):",
+            "🚩 {count} public ideas have open reports (most reported first):", queue.reported_total)),
+    )
+    for ideas, total, header in sections:
+        if not total:
+            continue
+        lines += ["", header.format(count=fmt_number(total))]
+        for idea in ideas:
             lines.append(f"#{idea.id} · {escape(shorten(title_of(idea, language), 70))}")
             builder.row(_idea_button(idea, language))
-        if queue.hidden_total > len(queue.hidden):
+        if total > len(ideas):
             lines.append("…")
     return Screen("\n".join(lines), builder.as_markup())
 

@@ -44,12 +44,28 @@ def refusal(reason: ProposalRefusal, campaign: Campaign | None, max_pending: int
     return Screen("✍️ " + text, main_menu_markup())
 
 
-def choose_category(categories: list[Category], language: str, restored: bool) -> Screen:
+def _steps_markup(keep_label: str | None) -> InlineKeyboardMarkup:
+    """Back and cancel, and "keep" first when the step shows a current value."""
+    rows = [[_button(keep_label, cb.PROPOSAL_KEEP)]] if keep_label else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, _back_and_cancel()])
+
+
+def _kept_note(restored: bool) -> list[str]:
+    return [_("Your unfinished proposal is kept; you can continue it."), ""] if restored else []
+
+
+def choose_category(categories: list[Category], language: str, restored: bool,
+                    current: Category | None = None) -> Screen:
     lines = [_("✍️ <b>Propose an idea</b>")]
     if restored:
         lines.append(_("Your unfinished proposal is kept; you can continue it."))
     lines += ["", _("Step 1 of 3: choose a category for your idea.")]
+    if current is not None:
+        lines += ["", _("Current category: {category}").format(
+            category=escape(title_of(current, language)))]
     builder = InlineKeyboardBuilder()
+    if current is not None:
+        builder.row(_button(_("✅ Keep this category"), cb.PROPOSAL_KEEP))
     for category in categories:
         title = title_of(category, language)
         builder.row(_button(shorten(title, 60), cb.PROPOSAL_CATEGORY, category.id))
@@ -57,26 +73,28 @@ def choose_category(categories: list[Category], language: str, restored: bool) -
     return Screen("\n".join(lines), builder.as_markup())
 
 
-def ask_title(category: Category, language: str, draft: str | None) -> Screen:
+def ask_title(category: Category, language: str, draft: str | None, restored: bool = False) -> Screen:
     lines = [
+        *_kept_note(restored),
         _("✍️ Category: <b>{category}</b>").format(category=escape(title_of(category, language))),
         "",
         _("Step 2 of 3: send a short title for your idea, from 10 to 120 characters."),
     ]
     if draft:
         lines += ["", _("Current title: {title}").format(title=escape(draft))]
-    return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[_back_and_cancel()]))
+    return Screen("\n".join(lines), _steps_markup(_("✅ Keep this title") if draft else None))
 
 
-def ask_body(title: str, draft: str | None) -> Screen:
+def ask_body(title: str, draft: str | None, restored: bool = False) -> Screen:
     lines = [
+        *_kept_note(restored),
         _("✍️ Title: <b>{title}</b>").format(title=escape(title)),
         "",
         _("Step 3 of 3: describe your idea, from 30 to 2,000 characters: what should change, and why?"),
     ]
     if draft:
         lines += ["", _("Current text:"), escape(shorten(draft, 300))]
-    return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[_back_and_cancel()]))
+    return Screen("\n".join(lines), _steps_markup(_("✅ Keep this text") if draft else None))
 
 
 def text_problem(checked: CheckedText, what: str) -> str:

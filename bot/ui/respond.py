@@ -12,12 +12,26 @@ from bot.ui.screens import Screen
 log = logging.getLogger(__name__)
 
 
-async def show(event: Message | CallbackQuery, screen: Screen, *, alert: str | None = None) -> None:
+async def show(event: Message | CallbackQuery, screen: Screen, *, alert: str | None = None) -> Message | None:
+    """The sent message for a Message event (a prompt's id is kept to recognise replies to it)."""
     if isinstance(event, Message):
-        await event.answer(screen.text, reply_markup=screen.markup, disable_web_page_preview=True)
-        return
+        return await event.answer(screen.text, reply_markup=screen.markup, disable_web_page_preview=True)
     await edit_in_place(event, screen)
     await event.answer(alert)
+    return None
+
+
+def pressed_in_private_chat(query: CallbackQuery) -> bool:
+    return query.message is not None and query.message.chat.type == "private"
+
+
+async def refuse_press(query: CallbackQuery, screen: Screen, alert: str) -> None:
+    """A stale or forbidden press: in a private chat the screen replaces the pressed message; in a group only the
+    presser sees the alert, since the pressed message (a moderation card) is shared with everyone there."""
+    if pressed_in_private_chat(query):
+        await show(query, screen, alert=alert)
+    else:
+        await query.answer(alert, show_alert=True)
 
 
 async def edit_in_place(query: CallbackQuery, screen: Screen) -> None:

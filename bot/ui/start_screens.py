@@ -30,6 +30,7 @@ def welcome(campaign: Campaign | None, language: str, now: datetime, offer_langu
               "national open government action plan."),
         ]
     lines += ["", _("Read the ideas, support the ones you agree with, or type a few words to search.")]
+    lines.append(_("🔒 What we keep about you and how to erase it: /privacy"))
     if offer_language:
         lines += ["", _("🌐 You can change the language at any time: /lang")]
     return Screen("\n".join(lines), main_menu_markup())
@@ -65,6 +66,7 @@ def help_screen() -> Screen:
         _("/unsubscribe – stop the digest, reminders and new-idea cards"),
         _("/lang – change the language"),
         _("/cancel – leave what you are doing"),
+        _("/privacy – what we keep about you; /mydata – all of it as a file; /forget – erase it"),
         _("/help – this help"),
     ])
     return Screen(text, main_menu_markup())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from bot.domain.texts import utf16_length
+from bot.domain.limits import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, cut, utf16_length, utf16_prefix
 
-MESSAGE_LIMIT = 4096  # UTF-16 code units, counted after HTML entities are parsed
-CALLBACK_ANSWER_LIMIT = 200  # a button's answer (an alert): characters, without HTML
+__all__ = ["CALLBACK_ANSWER_LIMIT", "MESSAGE_LIMIT", "alert", "escape", "plain_text", "shorten", "split_text",
+           "utf16_length", "visible_length"]
 
 
 def escape(text: str) -> str:
@@ -37,31 +37,20 @@ def split_text(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     rest = text.strip()
     while utf16_length(rest) > limit:
-        cut = _longest_prefix(rest, limit)
-        window = rest[:cut]
+        end = utf16_prefix(rest, limit)
+        window = rest[:end]
         for separator in ("\n\n", "\n", ". ", " "):
             position = window.rfind(separator)
-            if position > cut // 2:
-                cut = position + len(separator)
+            if position > end // 2:
+                end = position + len(separator)
                 break
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
+        parts.append(rest[:end].rstrip())
+        rest = rest[end:].lstrip()
     if rest or not parts:
         parts.append(rest)
     return parts
 
 
-def _longest_prefix(text: str, limit: int) -> int:
-    """How many characters of `text` fit into `limit` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
 def shorten(text: str, limit: int) -> str:
-    """One line of at most `limit` characters, for buttons and lists."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    """One line of at most `limit` characters (UTF-16 units, as Telegram counts), for buttons and lists."""
+    return cut(" ".join(text.split()), limit)

@@ -98,6 +98,7 @@ class UploadedFile:
     filename: str
     size: int
     content_type: str | None = None
+    data: bytes = b""
 
 
 @dataclass
@@ -579,6 +580,11 @@ class FakeTelegram:
                 result["entities"] = message.entities
         if message.photo:
             result["photo"] = message.extra.get("photo") or _photo_sizes(f"photo-{message.message_id}", 0)
+        document = message.extra.get("document")
+        if isinstance(document, UploadedFile):
+            result["document"] = {"file_id": f"document-{message.message_id}",
+                                  "file_unique_id": f"d{message.message_id}", "file_name": document.filename,
+                                  "file_size": document.size}
         if message.caption:
             result["caption"] = message.caption
             if message.entities:
@@ -806,6 +812,19 @@ class FakeTelegram:
         message.extra["photo"] = _photo_sizes(f"photo-{user.user_id}-{message.message_id}", message.photo_size)
         return self._store_sent(user, message, "sendPhoto", call)
 
+    @api_method("sendDocument")
+    async def _on_send_document(self, params: dict, call: Call) -> dict:
+        user = self._chat(params)
+        document = params.get("document")
+        if not isinstance(document, UploadedFile) or document.size == 0:
+            raise bad_request("there is no document in the request")
+        caption, entities = self._formatted(params, "caption", "caption_entities")
+        self._check_rate("sendDocument", user.user_id)
+        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True)
+        message.caption, message.html, message.entities = caption or None, params.get("caption"), entities
+        message.extra["document"] = document
+        return self._store_sent(user, message, "sendDocument", call)
+
     def _store_sent(self, user: User, message: Message, method: str, call: Call) -> dict:
         user.messages[message.message_id] = message
         self._record_send(method, user.user_id)
@@ -1031,7 +1050,8 @@ async def _read_params(request: web.Request) -> dict:
     elif request.can_read_body:
         raw.update(await request.post())
     files = {key: value for key, value in raw.items() if isinstance(value, web.FileField)}
-    return {key: _typed(key, value, files) for key, value in raw.items() if key not in files or key == "photo"}
+    return {key: _typed(key, value, files) for key, value in raw.items()
+            if key not in files or key in ("photo", "document")}
 
 
 def _typed(key: str, value: Any, files: dict[str, web.FileField]) -> Any:
@@ -1054,4 +1074,5 @@ def _typed(key: str, value: Any, files: dict[str, web.FileField]) -> Any:
 
 
 def _uploaded(part: web.FileField) -> UploadedFile:
-    return UploadedFile(part.filename, len(part.file.read()), part.content_type)
+    data = part.file.read()
+    return UploadedFile(part.filename, len(data), part.content_type, data)
