@@ -13,10 +13,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
+from bot import response_types  # noqa: F401  (keeps aiogram's response classes built)
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
@@ -27,6 +29,7 @@ from bot.middlewares import (
     ResidentMiddleware,
     TimezoneMiddleware,
 )
+from bot.request_pacing import TRANSIENT, PacedRetryingRequests
 from bot.ui import screens
 from bot.ui.moderation_screens import ScreensRenderer
 from handlers import get_routers
@@ -34,6 +37,7 @@ from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+TELEGRAM_TRANSIENT = (*TRANSIENT, TelegramRetryAfter)
 
 
 def utc_now() -> datetime:
@@ -43,6 +47,8 @@ def utc_now() -> datetime:
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(PacedRetryingRequests(rate_per_second=settings.reply_rate_per_second,
+                                             chat_per_second=settings.chat_replies_per_second))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -80,7 +86,10 @@ def create_dispatcher(
 
 async def answer_errors(event: ErrorEvent, **_: Any) -> bool:
     """Log the failure and tell the resident, instead of leaving them with a spinning button."""
-    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    if isinstance(event.exception, TELEGRAM_TRANSIENT):  # retried already (bot/request_pacing.py): no traceback
+        log.warning("update %s failed: Telegram: %s", event.update.update_id, event.exception)
+    else:
+        log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
     try:
         query: CallbackQuery | None = event.update.callback_query
         message: Message | None = event.update.message

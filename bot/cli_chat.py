@@ -100,7 +100,7 @@ class TerminalSession(BaseSession):
 async def prepare_database(settings: Settings, user_id: int, language: str | None):
     """The database with a campaign, and the resident: (engine, sessions, whether the resident is new).
     `language` is the language of a new resident only: a returning one keeps the language they chose."""
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     async with sessions() as session:
         if not await has_any_campaign(session):
             spec = load_campaign_file(example_campaign_path())

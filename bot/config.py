@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.db import PoolSize
+
 # Telegram tokens look like "123456789:AA...35 chars"; we accept any plausible length.
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///manabalss.db"
@@ -52,6 +54,15 @@ class Settings(BaseSettings):
     media_dir: str = "media"
     # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).
     run_scheduler: bool = True
+    # Direct replies (bot/request_pacing.py): new messages a second for the process and for one chat.
+    reply_rate_per_second: float = Field(25.0, gt=0)
+    chat_replies_per_second: float = Field(1.0, gt=0)
+    # Database connections: kept open, opened beyond that under load, and seconds a task waits for a free one.
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(20, ge=0)
+    db_pool_timeout: float = Field(30.0, gt=0)
+    # Updates handled at once by long polling; more wait in Telegram's queue (not in memory).
+    max_concurrent_updates: int = Field(16, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -86,6 +97,10 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def pool(self) -> PoolSize:
+        return PoolSize(self.db_pool_size, self.db_max_overflow, self.db_pool_timeout)
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.domain.rules import language_for
+from bot.fsm_storage import update_session
 from bot.i18n import use_timezone
 from storage.db import SessionFactory
 from storage.users import get_or_create_user, set_reachable
@@ -28,7 +29,11 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessions() as session:
             data["session"] = session
-            return await handler(event, data)
+            token = update_session.set(session)  # the conversation storage shares it (bot/fsm_storage.py)
+            try:
+                return await handler(event, data)
+            finally:
+                update_session.reset(token)
 
 
 class BotUsernameMiddleware(BaseMiddleware):

@@ -12,7 +12,9 @@ import contextlib
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
 
+from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
@@ -65,12 +67,19 @@ async def stop_jobs(service: SchedulerService | None) -> None:
         jobs.set_context(None)
 
 
+async def poll(dp: Dispatcher, bot: Bot, settings: Settings, **options: Any) -> None:
+    """Long polling with a bounded number of updates in progress: a burst waits at Telegram instead of starting
+    thousands of tasks that fight for the database's connections."""
+    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(),
+                           tasks_concurrency_limit=settings.max_concurrent_updates, **options)
+
+
 async def run_polling(settings: Settings) -> None:
     try:
         polling_lock = lock_database(settings.database_url)
     except DatabaseInUse as error:
         raise SystemExit(f"error: {error}") from None
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings, sessions))
@@ -89,7 +98,7 @@ async def run_polling(settings: Settings) -> None:
     sender_task, sender_stop = start_sender(bot, sessions, settings)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        await poll(dp, bot, settings)
     finally:
         await stop_jobs(scheduler)
         await stop_sender(sender_task, sender_stop)
@@ -117,7 +126,7 @@ async def _bot_username(settings: Settings) -> str:
 async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
     """Only the scheduler: no polling, no sender (the worker delivers what the jobs write). Runs until SIGTERM
     or SIGINT; releases the lease on the way out so another process takes over at once."""
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool)
     i18n = create_i18n(settings.default_language)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -35,9 +35,11 @@ takes over after at most `lease_seconds + renew_seconds`. Even two schedulers at
 lost its lease without noticing yet) would not send anything twice: the job-run claims see to that.
 
 The job store is synchronous (APScheduler 3): it gets a sync URL (storage.db.sync_url, psycopg for
-PostgreSQL) and its short queries run in the event loop's thread. On SQLite its connection waits at most
-`SQLITE_JOBSTORE_TIMEOUT` for the database's write lock; a failed round of the scheduler is retried after
-`jobstore_retry_interval` instead of stopping the scheduler's timer (see `_ResilientScheduler`)."""
+PostgreSQL) and its short queries run in the event loop's thread. On SQLite a round of the scheduler first takes
+the process's write lock (storage/writer.py), so it never meets a write transaction of the bot's own sessions
+(during a crowd it would otherwise fail with "database is locked" round after round); its connection waits at
+most `SQLITE_JOBSTORE_TIMEOUT` for other processes' writes (blocking the loop meanwhile), and a failed round is
+retried after `jobstore_retry_interval` instead of stopping the scheduler's timer (see `_ResilientScheduler`)."""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -60,6 +62,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from storage import schedule as lease_store
+from storage import writer
 from storage.db import SessionFactory, sync_url
 from storage.models import utcnow
 
@@ -125,12 +128,30 @@ class _ResilientScheduler(AsyncIOScheduler):
     round is logged and retried after `jobstore_retry_interval`; a job it had submitted may run once more
     then, which the job-run claims make harmless."""
 
+    write_lock: asyncio.Lock | None = None  # SQLite: the process's write lock (see the module docstring)
+    _round: asyncio.Task[None] | None = None
+
     def _process_jobs(self):
         try:
             return super()._process_jobs()
         except Exception:
             log.exception("scheduler: a round of jobs failed; retrying in %s s", self.jobstore_retry_interval)
             return self.jobstore_retry_interval
+
+    @run_in_event_loop
+    def wakeup(self):
+        self._stop_timer()
+        if self.write_lock is None:
+            self._start_timer(self._process_jobs())
+        elif self._round is None or self._round.done():  # a round waiting for the lock does this one's work
+            self._round = self._eventloop.create_task(self._round_between_writes())
+
+    async def _round_between_writes(self) -> None:
+        async with self.write_lock:
+            if not self.running:  # shut down while waiting
+                return
+            wait_seconds = self._process_jobs()
+        self._start_timer(wait_seconds)
 
 
 def jobstore_options(database_url: str) -> dict[str, Any]:
@@ -179,16 +200,18 @@ def sync_jobs(scheduler: AsyncIOScheduler, specs: list[JobSpec]) -> None:
         scheduler.add_job(spec.func, spec.trigger, id=spec.id, name=spec.id, replace_existing=True, **options)
 
 
-async def start_scheduler(settings: Settings, timing: Timing = Timing(),
-                          specs: list[JobSpec] | None = None) -> AsyncIOScheduler:
+async def start_scheduler(settings: Settings, timing: Timing = Timing(), specs: list[JobSpec] | None = None,
+                          write_lock: asyncio.Lock | None = None) -> AsyncIOScheduler:
     """Create and start a scheduler inside the running loop, its jobs reconciled before any of them runs."""
     scheduler = create_scheduler(settings, timing)
-    scheduler.start(paused=True)
-    try:
-        sync_jobs(scheduler, specs if specs is not None else job_specs(settings, timing))
-    except Exception:
-        await stop_scheduler(scheduler)
-        raise
+    scheduler.write_lock = write_lock
+    async with write_lock or contextlib.nullcontext():
+        scheduler.start(paused=True)
+        try:
+            sync_jobs(scheduler, specs if specs is not None else job_specs(settings, timing))
+        except Exception:
+            await stop_scheduler(scheduler)
+            raise
     scheduler.resume()
     return scheduler
 
@@ -273,7 +296,8 @@ class SchedulerService:
             self._lease_valid_until = asked_at + ttl.total_seconds() - self.timing.renew_seconds / 2
             if not self.is_leader and not self._stop.is_set():
                 log.info("scheduler: lease taken by %s; starting the scheduler", self.holder)
-                self.scheduler = await start_scheduler(self.settings, self.timing, self.specs)
+                self.scheduler = await start_scheduler(self.settings, self.timing, self.specs,
+                                                       writer.write_lock(self.sessions))
                 self.became_leader.set()
         elif self.is_leader:
             log.warning("scheduler: the lease passed to another process; stopping the scheduler here")

@@ -27,7 +27,7 @@ async def language_command(message: Message, command: CommandObject, session: As
     campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(code):
         menu = start_screens.main_menu(campaign, user.language, now)
-        await show(message, screens.Screen(f"{language_screens.language_changed(code)}\n\n{menu.text}", menu.markup))
+        await show(message, screens.Screen(f"{language_screens.language_changed()}\n\n{menu.text}", menu.markup))
 
 
 async def language_button(query: CallbackQuery) -> None:
@@ -44,7 +44,7 @@ async def choose_language(query: CallbackQuery, callback_data: cb.Language, sess
     campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(callback_data.code):
         await show(query, start_screens.main_menu(campaign, user.language, now),
-                   alert=language_screens.language_changed(callback_data.code))
+                   alert=language_screens.language_changed())
 
 
 def create_router() -> Router:

@@ -253,11 +253,13 @@ async def reason_button(moderator: Moderator, data: Mod) -> None:
 
 @button
 async def type_reason_button(moderator: Moderator, data: Mod) -> None:
-    if await _prepared(moderator, data.id, "reject", data.v) is None:
+    prepared = await _prepared(moderator, data.id, "reject", data.v)
+    if prepared is None:
         return
     await FLOW.leave(moderator.state)
     await FLOW.enter(moderator.state, ModerationForm.reason, moderator.clock, mod_idea=data.id, mod_version=data.v)
-    await _ask(moderator, ms.reason_prompt(data.id, _mention(moderator)))
+    author_language = prepared.card.author_language if prepared.card else None
+    await _ask(moderator, ms.reason_prompt(data.id, _mention(moderator), author_language))
 
 
 @button

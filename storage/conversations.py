@@ -14,7 +14,9 @@ from storage.sql import upsert
 
 
 async def load(session: AsyncSession, key: str) -> ConversationState | None:
-    return await session.get(ConversationState, key)
+    # populate_existing: the session may be an update's, whose identity map holds the row as it was before
+    # an upsert of this update (upserts bypass the identity map).
+    return await session.get(ConversationState, key, populate_existing=True)
 
 
 async def save(session: AsyncSession, key: str, **values: Any) -> None:

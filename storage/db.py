@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession  # handlers import the session type from here
+
+from storage.writer import SerializedWriteSession, serialize_writes
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -52,18 +55,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections an engine keeps (`size`), opens beyond that under load (`overflow`), and how long a task
+    waits for a free one (`timeout`, seconds). Nothing holds one connection while waiting for another, so
+    the pool only has to be as large as the number of updates handled at once (README, Settings)."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 30.0
+
+
+def create_engine(url: str, pool: PoolSize | None = None) -> AsyncEngine:
     url = async_url(url)
+    pool = pool or PoolSize()
+    options = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        serialize_writes(engine)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_pre_ping=True, **options)
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=SerializedWriteSession, expire_on_commit=False)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -93,8 +110,8 @@ async def migrate(engine: AsyncEngine) -> None:
             await connection.commit()
 
 
-async def open_database(url: str) -> tuple[AsyncEngine, SessionFactory]:
-    engine = create_engine(url)
+async def open_database(url: str, pool: PoolSize | None = None) -> tuple[AsyncEngine, SessionFactory]:
+    engine = create_engine(url, pool)
     await migrate(engine)
     return engine, session_factory(engine)
 

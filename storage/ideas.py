@@ -36,9 +36,9 @@ async def ideas_page(
         order = (Idea.created_at.desc(), Idea.id.desc())
     else:
         order = (Idea.supporters_count.desc(), Idea.id)
-    result = await session.exec(
-        select(Idea).where(_visible_in(category_id)).order_by(*order).offset(offset).limit(limit)
-    )
+    # The page's ids first, from the category index alone; then only those rows (with their long texts).
+    page_ids = select(Idea.id).where(_visible_in(category_id)).order_by(*order).offset(offset).limit(limit)
+    result = await session.exec(select(Idea).where(Idea.id.in_(page_ids.scalar_subquery())).order_by(*order))
     return result.all()
 
 

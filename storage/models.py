@@ -123,8 +123,9 @@ class Idea(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "key"),
         # The two list orders of a category page: most supported and newest.
-        Index("ix_idea_category_support", "category_id", "status", "supporters_count"),
-        Index("ix_idea_category_created", "category_id", "status", "created_at"),
+        # `hidden` too: a category's public ideas are counted and paged from the index alone.
+        Index("ix_idea_category_support", "category_id", "status", "hidden", "supporters_count"),
+        Index("ix_idea_category_created", "category_id", "status", "hidden", "created_at"),
         # Search joins thousands of matches to their idea: read from this index, not from rows with long texts.
         Index("ix_idea_search_rank", "id", "campaign_id", "status", "hidden", "supporters_count"),
     )

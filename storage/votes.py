@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.ideas import public_condition
 from storage.models import VISIBLE_STATUSES, Idea, Vote
 from storage.sql import insert_ignoring_conflicts
+from storage.writer import group_commit
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, **values):
@@ -63,6 +64,24 @@ async def remove_vote(session: AsyncSession, idea_id: int, user_id: int) -> tupl
     if (await session.exec(delete(Vote).where(Vote.idea_id == idea_id, Vote.user_id == user_id))).rowcount == 1:
         return True, count
     return False, await _shift_count(session, idea_id, +1)
+
+
+async def record_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, add: bool
+                      ) -> tuple[bool, int] | None:
+    """Add (or withdraw) a support and commit it: `add_vote`'s (or `remove_vote`'s) answer, once it is durable.
+    On SQLite through the group commit (storage/writer.py), else in the caller's session."""
+    async def write(writing: AsyncSession) -> tuple[bool, int] | None:
+        if add:
+            return await add_vote(writing, idea_id, user_id, now)
+        return await remove_vote(writing, idea_id, user_id)
+
+    writer = group_commit(session)
+    if writer is None:
+        outcome = await write(session)
+        await session.commit()
+        return outcome
+    await session.commit()  # hands the connection back: the writer needs one from the same pool
+    return await writer.run(write)
 
 
 async def count_votes(session: AsyncSession) -> int:

@@ -346,6 +346,9 @@ class App:
         from bot.app import create_bot, create_dispatcher
         from bot.i18n import create_i18n
 
+        # Stories send many messages into one chat in a row: Telegram's 1/s per chat would make them slow (the
+        # fake enforces no limit unless a test switches it on; tests/test_crowd.py checks the real pace).
+        settings.setdefault("chat_replies_per_second", 1000.0)
         self.settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake.base_url, **settings)
         self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.settings, sessions, create_i18n(), clock=clock, fsm_storage=fsm_storage)

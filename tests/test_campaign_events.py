@@ -204,11 +204,11 @@ async def test_calendar_sends_each_message_once_in_the_readers_language(sessions
     closing = {row.chat_id: row for row in await outbox_rows(sessions) if row.dedupe_key.startswith("closing:")}
     assert set(closing) == {1, 2, 3}
     unseen_1 = ", ".join(title(category, "lv") for category in categories[2:])
-    assert t("lv", "👀 You have not yet looked at: {categories}", categories=unseen_1) in closing[1].text
+    assert t("lv", "👀 Have a look here too: {categories}", categories=unseen_1) in closing[1].text
     assert title(categories[0], "lv") not in closing[1].text
     assert t("ru", "✅ You have supported ideas in every category. Thank you!") in closing[2].text
     unseen_3 = ", ".join(title(category, "en") for category in categories)
-    assert t("en", "👀 You have not yet looked at: {categories}", categories=unseen_3) in closing[3].text
+    assert t("en", "👀 Have a look here too: {categories}", categories=unseen_3) in closing[3].text
     assert t("en", "⏳ <b>{title}</b>: voting closes in {count} days, on {end}.", title="Open Latvia", count=3,
              end=formatted_end(renderer, "en")) in closing[3].text
 

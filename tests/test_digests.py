@@ -445,7 +445,7 @@ async def test_personal_news_after_the_digest_does_not_repeat_it(db):
     buttons = [b for row in json.loads(rows[AUTHOR].reply_markup)["inline_keyboard"] for b in row]
     # The rejected idea is not public: no button to open it; the last button stops these messages.
     assert [cb.IdeaAction.unpack(b["callback_data"]).id for b in buttons[:-1]] == [ids["new_proposal"]]
-    assert buttons[-1]["text"] == t("lv", "🔕 Stop these notifications")
+    assert buttons[-1]["text"] == t("lv", "🔕 Turn off news about my ideas")
     reader_text = rows[NEWS_READER].text
     assert "included" in reader_text and "Saistību &lt;3&gt; &amp; plāns" in reader_text
     assert sorted(renderer.calls) == [("news", "lv"), ("news", "lv")]

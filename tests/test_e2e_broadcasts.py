@@ -233,7 +233,7 @@ async def test_residents_cannot_broadcast_list_preview_or_press_broadcast_button
 
     before = await snapshot()
     intruder = readers[0]
-    unknown = t("ru", "🤔 I do not know this command. /help lists what I can do.")
+    unknown = t("ru", "🤔 There is no such command. /help lists them all.")
     for command in ("/broadcast", "/broadcasts", "/digest preview", "/digest"):
         reply = await intruder.send(command)
         assert reply.text == unknown, (command, reply.describe())

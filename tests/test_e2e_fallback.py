@@ -10,7 +10,7 @@ from bot.ui import callbacks as cb
 from storage.models import Vote
 from tests.i18n_helpers import t
 
-UNEXPECTED = "🤔 I can only read text. Type a few words to search the ideas, or use the menu."
+UNEXPECTED = "🤔 We can only read text. Type a few words to search the ideas, or use the menu."
 
 
 STALE = "This button is out of date. Here is a fresh menu."
@@ -31,7 +31,7 @@ async def test_stickers_photos_and_unknown_commands(app, language):
     assert (await resident.send_sticker()).text == t(language, UNEXPECTED)
     assert (await resident.send_photo(caption="<b>")).text == t(language, UNEXPECTED)
     unknown = await resident.send("/frobnicate")
-    assert unknown.text == t(language, "🤔 I do not know this command. /help lists what I can do.")
+    assert unknown.text == t(language, "🤔 There is no such command. /help lists them all.")
     assert (await resident.send("/cancel")).text == t(language, "Nothing to cancel. Here is the menu.")
     assert t(language, "💡 Ideas") in (await resident.send("/help")).buttons
 
@@ -76,10 +76,23 @@ async def test_pressing_the_same_button_twice_is_quietly_answered(app):
 async def test_telegram_failure_gets_an_apology_not_silence(app):
     resident = app.resident("lv")
     await resident.send("/start")
-    app.fake.fail_next("editMessageText", 500)
+    app.fake.fail_next("editMessageText", 500, times=10)  # more than the retries (bot/request_pacing.py)
     reply = await resident.press(t("lv", "💡 Ideas"))
     assert reply.alerts[0].text == t("lv", "😕 Something went wrong on our side. Your earlier votes are safe; "
                                            "please try again.")
-    app.fake.fail_next("sendMessage", 500)
+    app.fake.fail_next("sendMessage", 500, times=10)
     await resident.send("/start")  # the apology itself may fail: the bot still does not crash
     assert (await resident.send("/help")).text
+
+
+async def test_a_passing_telegram_failure_is_retried(app, caplog):
+    resident = app.resident("lv")
+    await resident.send("/start")
+    app.fake.fail_next("editMessageText", 500)
+    app.fake.fail_next("answerCallbackQuery", 429, retry_after=1)
+    reply = await resident.press(t("lv", "💡 Ideas"))
+    assert not reply.alerts and any("Atklātība" in label for label in reply.buttons)
+    assert [call.error_code for call in reply.errors] == [500, 429]
+    warnings = [record for record in caplog.records if record.name == "bot.request_pacing"]
+    assert len(warnings) == 2 and all(record.levelname == "WARNING" and not record.exc_info for record in warnings)
+

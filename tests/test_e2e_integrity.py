@@ -89,7 +89,7 @@ async def test_moderators_read_the_report_and_residents_get_no_such_command(mod_
     assert t("lv", "🛡 <b>Integrity report</b> · {campaign}", campaign="atverta-latvija").replace(
         "<b>", "").replace("</b>", "") in report.text
     person = await resident(mod_app, "ru")
-    unknown = t("ru", "🤔 I do not know this command. /help lists what I can do.")
+    unknown = t("ru", "🤔 There is no such command. /help lists them all.")
     assert (await person.send("/integrity")).text == unknown
 
 

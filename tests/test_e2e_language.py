@@ -12,7 +12,7 @@ async def test_language_switch_is_remembered(app):
     menu = await anna.send("/lang")
     assert menu.buttons[:3] == ["Latviešu", "Русский", "English"]
     switched = await anna.press("Русский")
-    assert switched.alerts[0].text == t("ru", "✅ Language: {language}.", language="Русский")
+    assert switched.alerts[0].text == t("ru", "✅ From now on we write in English.")
     assert t("ru", "🏠 <b>Main menu</b>").replace("<b>", "").replace("</b>", "") in switched.text
     # Remembered: the next update speaks Russian although Telegram says "lv".
     card = await open_first_idea(anna, "ru")

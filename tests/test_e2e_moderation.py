@@ -177,10 +177,16 @@ async def test_rejecting_with_a_reason_from_the_list_and_with_a_typed_reason(mod
     [notice] = await outbox(mod_app, "notification")
     assert t("ru", "It is not about open government.") in notice.text  # in the author's language
 
-    await admin.send(f"/idea {typed}")
+    card = await admin.send(f"/idea {typed}")
+    # The card says which language the author reads, and the typed reason is asked for in that language.
+    in_russian = t("lv", "in Russian")
+    assert t("lv", "👤 Author: <code>{author}</code>, reads {language}").format(
+        author=author.user_id, language=in_russian).replace("<code>", "").replace("</code>", "") in card.text
     await admin.press(t("lv", "❌ Reject"))
     prompt = await admin.press(t("lv", "✍️ Type a reason"))
     assert prompt.sent and prompt.sent[-1].reply_keyboard["force_reply"] is True
+    assert t("lv", "✍️ Type the reason for rejecting idea #{id} {language}: its author reads that language.").format(
+        id=typed, language=in_russian) in prompt.sent[-1].text
     done = await admin.send("Šī ir iniciatīva Saeimai <b>, nevis valdībai")
     assert answer("lv", "❌ Idea #{id} is rejected.", id=typed) in done.text
     assert (await idea_of(mod_app, typed)).status_note == "Šī ir iniciatīva Saeimai <b>, nevis valdībai"
@@ -273,7 +279,7 @@ async def test_translate_adds_russian_and_a_russian_resident_reads_it(mod_app):
     assert card.text.startswith("💡 Открытые данные о закупках самоуправлений")
     assert "машиночитаемом" in card.text and "Atvērti dati" not in card.text
     found = await reader.send("машиночитаемом")
-    assert any(label.startswith("Открытые данные о закупках") for label in found.buttons)
+    assert any(label.startswith("👍 ") and "Открытые данные о закупках" in label for label in found.buttons)
 
     # "Edit text" keeps a title with "."; the audit log has both changes.
     await admin.send(f"/idea {idea_id}")
@@ -359,11 +365,11 @@ async def test_new_proposals_are_posted_to_each_admin_when_there_is_no_moderator
 async def test_a_resident_turns_status_notifications_off_and_on(mod_app):
     anna = await resident(mod_app)
     off = await anna.press_data(cb.NotifyToggle(on=0, src="n").pack(), anna.last.message_id)
-    assert off.alerts[0].text == t("lv", "🔕 Done: no more status notifications. /notifications turns them back on.")
+    assert off.alerts[0].text == t("lv", "🔕 Done: no more news about your ideas. /notifications turns it back on.")
     async with mod_app.sessions() as session:
         assert not (await session.get(User, anna.user_id)).notify_status
     screen = await anna.send("/notifications")
-    assert screen.text == t("lv", "🔕 Status notifications are off.")
+    assert screen.text == t("lv", "🔕 News about my ideas is off.")
     on = await anna.press(t("lv", "🔔 Turn on"))
     assert t("lv", "🔕 Turn off") in on.buttons
     async with mod_app.sessions() as session:

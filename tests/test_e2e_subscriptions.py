@@ -295,3 +295,16 @@ async def test_a_new_idea_card_is_supported_with_one_tap(app):
     async with app.sessions() as session:
         keys = (await session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "new_idea"))).all()
     assert len(keys) == len(set(keys)) == written
+
+
+async def test_help_and_every_screen_name_the_one_switch_of_news_about_my_ideas(app):
+    anna = app.resident("lv")
+    help_screen = await anna.send("/help")
+    assert t("lv", "/notifications – news about my ideas: on or off") in help_screen.text
+    switch = await anna.send("/notifications")
+    assert switch.text == t("lv", "🔔 News about my ideas is on: we tell you when an idea you proposed or support "
+                                  "changes its status.")
+    off = await anna.press(t("lv", "🔕 Turn off"))
+    assert off.text == t("lv", "🔕 News about my ideas is off.")
+    settings = await anna.send("/subscribe")  # the same switch, under the same name, as an option of /subscribe
+    assert any(t("lv", "News about my ideas") in label for label in settings.buttons)

@@ -351,3 +351,27 @@ async def _count_is(rows, expected: int) -> bool:
 async def _holder_pid_is(holder, pid: int) -> bool:
     current = await holder()
     return current is not None and current.split(":")[1] == str(pid)
+
+
+# ---------------------------------------------------------------- SQLite during a crowd
+
+
+async def test_on_sqlite_the_job_store_waits_for_the_bots_writers_instead_of_failing(
+        sqlite_url, sqlite_sessions, tmp_path, caplog):
+    """A job comes due while a write transaction longer than the job store's busy timeout runs (residents
+    voting, a broadcast being written): the round waits for it, and nothing fails."""
+    settings = make_settings(sqlite_url, tmp_path)
+    specs = [JobSpec("often", "tests.test_scheduler:count_interval", IntervalTrigger(seconds=1, timezone=UTC))]
+    service = SchedulerService(sqlite_sessions, settings, holder="crowd", specs=specs)
+    service.start()
+    try:
+        await asyncio.wait_for(service.became_leader.wait(), 60)
+        RUNS.clear()
+        async with sqlite_sessions() as busy:
+            await busy.exec(update(User).where(User.id == -1).values(language="lv"))  # the write lock is taken
+            await asyncio.sleep(2.5)  # the job comes due twice, each time 5 times the job store's busy timeout
+            await busy.commit()
+        await eventually(lambda: len(RUNS) >= 2, what="the job ran after the long transaction")
+        assert [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")] == []
+    finally:
+        await service.stop()

@@ -60,6 +60,7 @@ class ModerationCard:
     history: list[StatusChange]
     reports: list[Report]
     merged_into: Idea | None = None
+    author_language: str | None = None  # the author reads the moderator's note in this language
 
     @property
     def open_reports(self) -> list[Report]:
@@ -86,8 +87,10 @@ async def load_card(session: AsyncSession, idea_id: int) -> ModerationCard | Non
         return None
     category = await store.get_category(session, idea.category_id)
     merged_into = await store.get_idea(session, idea.merged_into_id) if idea.merged_into_id else None
+    author = await store.get_user(session, idea.author_id) if idea.author_id is not None else None
     return ModerationCard(idea, category, await store.status_history(session, idea_id),
-                          await store.reports_of(session, idea_id), merged_into)
+                          await store.reports_of(session, idea_id), merged_into,
+                          author.language if author is not None else None)
 
 
 async def moderation_card(session: AsyncSession, settings: Settings, actor_id: int, idea_id: int) -> ActionResult:

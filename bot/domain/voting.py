@@ -43,11 +43,7 @@ async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: d
     if refusal is not None:
         return VoteResult(card, False, refusal)
     idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
-    if add:
-        outcome = await vote_store.add_vote(session, idea_id, user_id, now)
-    else:
-        outcome = await vote_store.remove_vote(session, idea_id, user_id)
-    await session.commit()
+    outcome = await vote_store.record_vote(session, idea_id, user_id, now, add=add)  # committed
     if outcome is None:  # merged or hidden between the card's read and the vote
         return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     changed, count = outcome

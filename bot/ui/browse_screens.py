@@ -18,7 +18,9 @@ from bot.ui import callbacks as cb
 from bot.ui.screens import (
     Screen,
     campaign_dates_line,
+    idea_button,
     ideas_count_text,
+    language_in,
     menu_button,
     pager_row,
     supporters_text,
@@ -35,8 +37,7 @@ BODY_PART_LIMIT = 2600
 
 
 def _language_mark(language: str) -> str:
-    names = {"lv": _("in Latvian"), "ru": _("in Russian"), "en": _("in English")}
-    return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=names[language]) + "</i>"
+    return "🌐 <i>" + _("Not translated yet, shown {language}.").format(language=language_in(language)) + "</i>"
 
 
 def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]], language: str) -> Screen:
@@ -55,7 +56,7 @@ SORT_LABELS = {SORT_TOP: "🔥", SORT_NEW: "🆕", SORT_RANDOM: "🎲"}
 
 
 def _sort_names() -> dict[str, str]:
-    return {SORT_TOP: _("Most supported"), SORT_NEW: _("Newest"), SORT_RANDOM: _("Random order")}
+    return {SORT_TOP: _("Most supported"), SORT_NEW: _("Newest"), SORT_RANDOM: _("Random")}
 
 
 def ideas_list_screen(page: IdeaList, language: str) -> Screen:
@@ -71,9 +72,8 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
         lines += ["", _("There are no ideas in this category yet.")]
     builder = InlineKeyboardBuilder()
     for idea in page.ideas:
-        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
         data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
-        builder.row(InlineKeyboardButton(text=label, callback_data=data.pack()))
+        builder.row(idea_button(idea, language, data.pack()))
     pager = pager_row(page.page, page.pages, _("◀️ Previous"), _("Next ▶️"),
                       lambda number: cb.IdeaList(cat=page.category.id, sort=page.sort, page=number).pack())
     if pager:

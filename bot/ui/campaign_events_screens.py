@@ -74,7 +74,7 @@ def closing_text(campaign: Campaign, language: str, days: int, unseen: Sequence[
     lines = [head, ""]
     if unseen:
         names = ", ".join(escape(title_of(category, language)) for category in unseen)
-        lines.append(_("👀 You have not yet looked at: {categories}").format(categories=names))
+        lines.append(_("👀 Have a look here too: {categories}").format(categories=names))
     else:
         lines.append(_("✅ You have supported ideas in every category. Thank you!"))
     lines += [

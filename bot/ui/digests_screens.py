@@ -5,18 +5,16 @@ new message (where it can be supported). Every title, text and note is escaped h
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_skeleton
 
 from bot.domain.digests import NEWS_LIMIT, Digest, DigestItem, DigestMessage, NewsItem
 from bot.domain.localized import localized
 from bot.domain.outgoing import Outgoing
-from bot.i18n import current_language, display_timezone, fmt_number, rendering
+from bot.i18n import fmt_date_range, fmt_number, rendering
 from bot.ui import callbacks as cb
 from bot.ui.callbacks import SUB_STOP_DIGEST, NotifyToggle, Subs
 from bot.ui.screens import Screen, campaign_dates_line, title_of
@@ -28,10 +26,6 @@ TITLE_LENGTH = 90  # characters of a title in a list
 BUTTON_TITLE_LENGTH = 40
 NOTE_LENGTH = 150
 CARD_BODY_LENGTH = 400
-
-
-def _day(moment: datetime) -> str:
-    return format_skeleton("MMMMd", moment.astimezone(display_timezone()), locale=current_language())
 
 
 def _open_button(number: int, idea: Idea, language: str) -> InlineKeyboardButton:
@@ -74,7 +68,7 @@ def _digest_screen(digest: Digest, language: str, limit: int) -> Screen:
     sections = digest.sections
     campaign_title = escape(title_of(digest.campaign, language))
     lines = [_("📰 <b>The week in ideas</b> · {campaign}").format(campaign=campaign_title),
-             _("🗓 {start} – {end}").format(start=_day(digest.start), end=_day(digest.end))]
+             _("🗓 {dates}").format(dates=fmt_date_range(digest.start, digest.end))]
     buttons: list[list[InlineKeyboardButton]] = []
 
     def add(item: DigestItem, with_count: bool) -> None:
@@ -142,7 +136,7 @@ def _news_screen(items: list[NewsItem], language: str, limit: int) -> Screen:
         more = len(items) - len(shown)
         lines += ["", ngettext("<i>…and {count} more.</i>", "<i>…and {count} more.</i>", more)
                   .format(count=fmt_number(more))]
-    buttons.append([InlineKeyboardButton(text=_("🔕 Stop these notifications"),
+    buttons.append([InlineKeyboardButton(text=_("🔕 Turn off news about my ideas"),
                                          callback_data=NotifyToggle(on=0, src="n").pack())])
     return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons))
 

@@ -20,5 +20,6 @@ def language_screen() -> Screen:
     return Screen("🌐 Izvēlies valodu · Выберите язык · Choose your language", builder.as_markup())
 
 
-def language_changed(language: str) -> str:
-    return _("✅ Language: {language}.").format(language=LANGUAGE_NAMES[language])
+def language_changed() -> str:
+    """Said in the language just chosen: each catalog names its own language ("Turpmāk rakstīsim latviski.")."""
+    return _("✅ From now on we write in English.")

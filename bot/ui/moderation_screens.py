@@ -35,7 +35,7 @@ from bot.ui.callbacks import (
     Mod,
     NotifyToggle,
 )
-from bot.ui.screens import Screen, supporters_text, title_of
+from bot.ui.screens import Screen, language_in, supporters_text, title_of
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
 from bot.ui.text import escape, shorten, visible_length
 from storage.models import Idea, IdeaStatus
@@ -113,7 +113,10 @@ def card_text(card: mod.ModerationCard, language: str, notice: str | None = None
         id=idea.id, icon=STATUS_ICONS.get(idea.status, ""), status=status_name(idea.status)) + hidden)
     if card.category is not None:
         head.append(f"🏷 {escape(title_of(card.category, language))}")
-    if idea.author_id is not None:
+    if idea.author_id is not None and card.author_language is not None:
+        head.append(_("👤 Author: <code>{author}</code>, reads {language}").format(
+            author=idea.author_id, language=language_in(card.author_language)))
+    elif idea.author_id is not None:
         head.append(_("👤 Author: <code>{author}</code>").format(author=idea.author_id))
     else:
         head.append(_("👤 From the campaign file"))
@@ -241,9 +244,15 @@ def moderator_mention(user_id: int, first_name: str) -> str:
     return f'<a href="tg://user?id={user_id}">{escape(first_name)}</a>'
 
 
-def reason_prompt(idea_id: int, mention: str | None = None) -> Screen:
-    return _prompt([_("✍️ Type the reason for rejecting idea #{id}. Its author will see it.").format(id=idea_id),
-                    _("/cancel to stop.")], mention, _("The reason"))
+def reason_prompt(idea_id: int, mention: str | None = None, author_language: str | None = None) -> Screen:
+    """Asks for the note in the author's language: a typed reason reaches them as typed (the standard reasons,
+    offered first, are translated)."""
+    if author_language is None:
+        ask = _("✍️ Type the reason for rejecting idea #{id}. Its author will see it.").format(id=idea_id)
+    else:
+        ask = _("✍️ Type the reason for rejecting idea #{id} {language}: its author reads that language.").format(
+            id=idea_id, language=language_in(author_language))
+    return _prompt([ask, _("/cancel to stop.")], mention, _("The reason"))
 
 
 def duplicate_prompt(idea_id: int, mention: str | None = None) -> Screen:
@@ -537,7 +546,7 @@ def _open_idea_button(idea_id: int) -> InlineKeyboardButton:
 
 
 def _stop_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🔕 Stop these notifications"),
+    return InlineKeyboardButton(text=_("🔕 Turn off news about my ideas"),
                                 callback_data=NotifyToggle(on=0, src="n").pack())
 
 

@@ -12,7 +12,7 @@ from bot.domain.texts import CheckedText, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.browse_screens import idea_text_lines
-from bot.ui.screens import Screen, main_menu_markup, menu_button, supporters_text, title_of
+from bot.ui.screens import Screen, idea_button, main_menu_markup, menu_button, supporters_text, title_of
 from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import escape, shorten
 from storage.models import Campaign, Category, Idea, IdeaStatus
@@ -100,7 +100,7 @@ def ask_body(title: str, draft: str | None, restored: bool = False) -> Screen:
 def text_problem(checked: CheckedText, what: str) -> str:
     """A friendly explanation of why a title or text was not taken, with its limits."""
     if checked.problem is TextProblem.EMPTY:
-        return _("This message has no text I can use. Please write it in words.")
+        return _("This message has no text we can use. Please write it in words.")
     if checked.problem is TextProblem.NO_WORDS:
         return _("Please write it in words: a few letters or only emoji are not enough.")
     values = {"length": fmt_number(checked.length), "minimum": fmt_number(checked.minimum),
@@ -127,9 +127,7 @@ def similar(ideas: list[Idea], language: str) -> Screen:
                "instead: together your voices weigh more."), ""]
     builder = InlineKeyboardBuilder()
     for idea in ideas:
-        title = title_of(idea, language)
-        label = f"{shorten(title, 52)} · 👍 {fmt_number(idea.supporters_count)}"
-        builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
+        builder.row(idea_button(idea, language, cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(_button(_("➡️ Mine is different: continue"), cb.PROPOSAL_ANYWAY))
     builder.row(*_back_and_cancel())
     return Screen("\n".join([*lines, _("Your proposal is kept while you look.")]), builder.as_markup())
@@ -153,7 +151,7 @@ def preview(idea: Idea, category: Category, language: str) -> Screen:
 
 
 def submitted() -> Screen:
-    return Screen(_("🙏 Thank you! Your proposal is sent. A moderator will review it soon, and I will tell you "
+    return Screen(_("🙏 Thank you! Your proposal is sent. A moderator will review it soon, and we will tell you "
                     "what they decided. You can follow it under “My ideas”."), main_menu_markup())
 
 

@@ -17,6 +17,7 @@ from bot.domain.localized import localized
 from bot.domain.rules import Phase, campaign_phase
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
+from bot.ui.text import shorten
 from storage.models import Campaign
 
 
@@ -29,6 +30,17 @@ class Screen:
 def title_of(row: object, language: str) -> str:
     """The title of an idea, a category or a campaign in the reader's language (or its fallback), not escaped."""
     return localized(row, "title", language).text
+
+
+def language_in(code: str) -> str:
+    """ "in Latvian", "in Russian", "in English" in the reader's language."""
+    return {"lv": _("in Latvian"), "ru": _("in Russian"), "en": _("in English")}[code]
+
+
+def idea_button(idea, language: str, data: str) -> InlineKeyboardButton:
+    """An idea in a list: its support first, so that a phone's narrow button cuts the title, not the count."""
+    label = f"👍 {fmt_number(idea.supporters_count)} · {shorten(title_of(idea, language), 52)}"
+    return InlineKeyboardButton(text=label, callback_data=data)
 
 
 def pager_row(current: int, count: int, previous: str, following: str,
@@ -92,7 +104,7 @@ def idea_not_found() -> Screen:
 
 
 def unexpected_message() -> Screen:
-    return Screen(_("🤔 I can only read text. Type a few words to search the ideas, or use the menu."),
+    return Screen(_("🤔 We can only read text. Type a few words to search the ideas, or use the menu."),
                   main_menu_markup())
 
 
@@ -109,7 +121,7 @@ def main_menu_only() -> Screen:
 
 
 def unknown_command() -> Screen:
-    return Screen(_("🤔 I do not know this command. /help lists what I can do."), main_menu_markup())
+    return Screen(_("🤔 There is no such command. /help lists them all."), main_menu_markup())
 
 
 def slow_down_text() -> str:

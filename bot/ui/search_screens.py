@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -10,8 +10,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.domain.search import SearchResult
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.screens import Screen, main_menu_markup, menu_button, title_of
-from bot.ui.text import escape, shorten
+from bot.ui.screens import Screen, idea_button, main_menu_markup, menu_button
+from bot.ui.text import escape
 
 
 def search_prompt() -> Screen:
@@ -23,7 +23,7 @@ def search_prompt() -> Screen:
 def search_results_screen(result: SearchResult, language: str) -> Screen:
     query = escape(result.query)
     if result.too_short:
-        return Screen(_("🔎 Please type at least two letters to search."), main_menu_markup())
+        return Screen(_("🔎 Please type a word of at least three letters to search."), main_menu_markup())
     if not result.ideas:
         return Screen(_("🔎 Nothing found for “{query}”. Try other words or browse the categories.")
                       .format(query=query), main_menu_markup())
@@ -35,7 +35,6 @@ def search_results_screen(result: SearchResult, language: str) -> Screen:
                      .format(count=fmt_number(len(result.ideas))))
     builder = InlineKeyboardBuilder()
     for idea in result.ideas:
-        label = f"{shorten(title_of(idea, language), 52)} · 👍 {fmt_number(idea.supporters_count)}"
-        builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
+        builder.row(idea_button(idea, language, cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(menu_button())
     return Screen("\n".join(lines), builder.as_markup())

@@ -7,7 +7,7 @@ from datetime import datetime
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.localized import localized
-from bot.i18n import fmt_date
+from bot.i18n import fmt_date_range
 from bot.ui.screens import Screen, campaign_dates_line, main_menu_markup, title_of
 from bot.ui.text import escape
 from storage.models import Campaign
@@ -23,7 +23,7 @@ def welcome(campaign: Campaign | None, language: str, now: datetime, offer_langu
             f"<b>{escape(title_of(campaign, language))}</b>",
             escape(localized(campaign, "description", language).text),
             "",
-            _("🗓 Dates: {start} – {end}").format(start=fmt_date(campaign.starts_at), end=fmt_date(campaign.ends_at)),
+            _("🗓 Dates: {dates}").format(dates=fmt_date_range(campaign.starts_at, campaign.ends_at)),
             campaign_dates_line(campaign, now),
             "",
             _("📌 The most supported ideas go to the State Chancellery and experts, who use them to draft the "
@@ -64,6 +64,7 @@ def help_screen() -> Screen:
         _("/myideas – your proposals and what became of them"),
         _("/subscribe – weekly digest, reminders and news you choose"),
         _("/unsubscribe – stop the digest, reminders and new-idea cards"),
+        _("/notifications – news about my ideas: on or off"),
         _("/lang – change the language"),
         _("/cancel – leave what you are doing"),
         _("/privacy – what we keep about you; /mydata – all of it as a file; /forget – erase it"),

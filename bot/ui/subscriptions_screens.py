@@ -105,7 +105,7 @@ def unsubscribed(result: subs.Unsubscribed) -> Screen:
         lines = [_("🔕 You were not subscribed to the weekly digest, reminders or new idea cards.")]
     lines.append(_come_back())
     if result.news_on:
-        lines += ["", _("💬 News about the ideas you proposed or support still comes; /subscribe turns it off too.")]
+        lines += ["", _("💬 News about your ideas still comes; /notifications turns it off.")]
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
         text=_("🔔 Subscriptions"), callback_data=cb.Menu(to=cb.MENU_SUBSCRIPTIONS).pack())]])
     return Screen("\n".join(lines), markup)
@@ -120,14 +120,14 @@ def digest_stopped_alert() -> str:
 
 def notifications_screen(on: bool) -> Screen:
     if on:
-        text = _("🔔 Status notifications are on: you get a message when an idea you proposed or support "
+        text = _("🔔 News about my ideas is on: we tell you when an idea you proposed or support "
                  "changes its status.")
         button = InlineKeyboardButton(text=_("🔕 Turn off"), callback_data=NotifyToggle(on=0).pack())
     else:
-        text = _("🔕 Status notifications are off.")
+        text = _("🔕 News about my ideas is off.")
         button = InlineKeyboardButton(text=_("🔔 Turn on"), callback_data=NotifyToggle(on=1).pack())
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
 
 
 def notifications_off_alert() -> str:
-    return _("🔕 Done: no more status notifications. /notifications turns them back on.")
+    return _("🔕 Done: no more news about your ideas. /notifications turns it back on.")
