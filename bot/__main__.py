@@ -1,5 +1,6 @@
-"""Command line: `python -m bot` runs the bot (long polling); `python -m bot clock` runs only the scheduler;
-`import`, `stats`, `integrity`, `chat` and `migrate` help operators, moderators and translators."""
+"""Command line: `python -m bot` runs the bot (long polling); `python -m bot web` serves Telegram's webhook;
+`python -m bot clock` runs only the scheduler; `import`, `stats`, `integrity`, `chat` and `migrate` help
+operators, moderators and translators."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="ManaBalss participation bot")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot with long polling (the default)")
+    commands.add_parser("web", help="serve Telegram's webhook on $PORT (WEBHOOK_URL, WEBHOOK_SECRET)")
     importer = commands.add_parser("import", help="load or update a campaign from a YAML or JSON file")
     importer.add_argument("file", type=Path)
     stats = commands.add_parser("stats", help="residents, campaigns, ideas, votes")
@@ -59,48 +61,66 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = _load_settings()
     from bot.logging_setup import setup_logging
+    from bot.startup import explain, log_targets
 
     command = args.command or "run"
-    setup_logging(_log_level(settings, command), [settings.bot_token.get_secret_value()])
+    setup_logging(_log_level(settings, command),
+                  [settings.bot_token.get_secret_value(), settings.webhook_secret.get_secret_value()],
+                  settings.log_format)
+    if command in ("run", "web", "clock") and settings.token_problem:
+        raise SystemExit(f"error: {settings.token_problem}")
+    if command == "web" and settings.webhook_problem:
+        raise SystemExit(f"error: {settings.webhook_problem}")
+    if command in ("run", "web", "clock", "migrate"):
+        log_targets(settings, command)
     try:
-        if command == "run":
-            if settings.token_problem:
-                raise SystemExit(f"error: {settings.token_problem}")
-            from bot.runner import run_polling
-
-            asyncio.run(run_polling(settings))
-        elif command == "import":
-            from bot.cli import import_file
-
-            asyncio.run(import_file(settings, args.file))
-        elif command == "stats":
-            from bot.cli import print_stats
-
-            asyncio.run(print_stats(settings, as_json=args.json))
-        elif command == "chat":
-            from bot.cli_chat import run_chat
-
-            asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
-        elif command == "integrity":
-            from bot.cli import print_integrity
-
-            asyncio.run(print_integrity(settings, slug=args.campaign, as_json=args.json))
-        elif command == "migrate":
-            from bot.cli import migrate_only
-
-            asyncio.run(migrate_only(settings))
-        elif command == "clock":
-            if settings.token_problem:
-                raise SystemExit(f"error: {settings.token_problem}")
-            from bot.runner import run_clock
-            from bot.scheduler import Timing
-
-            if not 0 < args.renew_seconds < args.lease_seconds:
-                raise SystemExit("error: --renew-seconds must be positive and shorter than --lease-seconds")
-            asyncio.run(run_clock(settings, Timing(lease_seconds=args.lease_seconds,
-                                                   renew_seconds=args.renew_seconds)))
+        _run(command, args, settings)
     except KeyboardInterrupt:
         pass
+    except Exception as error:
+        message = explain(error, settings)
+        if message is None:
+            raise
+        raise SystemExit(message) from None
+
+
+def _run(command: str, args: argparse.Namespace, settings: Settings) -> None:
+    if command == "run":
+        from bot.runner import run_polling
+
+        asyncio.run(run_polling(settings))
+    elif command == "web":
+        from bot.web import run_web
+
+        asyncio.run(run_web(settings))
+    elif command == "import":
+        from bot.cli import import_file
+
+        asyncio.run(import_file(settings, args.file))
+    elif command == "stats":
+        from bot.cli import print_stats
+
+        asyncio.run(print_stats(settings, as_json=args.json))
+    elif command == "chat":
+        from bot.cli_chat import run_chat
+
+        asyncio.run(run_chat(settings, language=args.lang, user_id=args.user_id))
+    elif command == "integrity":
+        from bot.cli import print_integrity
+
+        asyncio.run(print_integrity(settings, slug=args.campaign, as_json=args.json))
+    elif command == "migrate":
+        from bot.cli import migrate_only
+
+        asyncio.run(migrate_only(settings))
+    elif command == "clock":
+        from bot.runner import run_clock
+        from bot.scheduler import Timing
+
+        if not 0 < args.renew_seconds < args.lease_seconds:
+            raise SystemExit("error: --renew-seconds must be positive and shorter than --lease-seconds")
+        asyncio.run(run_clock(settings, Timing(lease_seconds=args.lease_seconds,
+                                               renew_seconds=args.renew_seconds)))
 
 
 if __name__ == "__main__":

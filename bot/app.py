@@ -14,7 +14,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
@@ -22,13 +22,9 @@ from bot import response_types  # noqa: F401  (keeps aiogram's response classes 
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
-from bot.middlewares import (
-    BotUsernameMiddleware,
-    DatabaseSessionMiddleware,
-    RateLimitMiddleware,
-    ResidentMiddleware,
-    TimezoneMiddleware,
-)
+from bot.metrics import UpdateMetricsMiddleware, name_handlers
+from bot.middlewares import BotUsernameMiddleware, DatabaseSessionMiddleware, ResidentMiddleware, TimezoneMiddleware
+from bot.rate_limit import RateLimitMiddleware, create_window
 from bot.request_pacing import TRANSIENT, PacedRetryingRequests
 from bot.ui import screens
 from bot.ui.moderation_screens import ScreensRenderer
@@ -63,24 +59,28 @@ def create_dispatcher(
     *,
     clock: Clock = utc_now,
     fsm_storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions))
+    dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions), events_isolation=events_isolation)
     dp["settings"] = settings
     dp["clock"] = clock
     dp["moderation_renderer"] = ScreensRenderer(i18n, settings.tz)  # texts the domain writes to the outbox
-    # Order matters: a session first, then the resident (needs the session), then their language.
+    dp.update.outer_middleware(UpdateMetricsMiddleware())  # first: a failure to open a session counts too
+    # Order matters: the rate limit before any database work, a session, then the resident (needs the
+    # session), then their language.
+    dp.update.outer_middleware(RateLimitMiddleware(
+        create_window(settings.rate_limit_per_minute, settings.redis_url), sessions, i18n, settings.admin_ids,
+        screens.slow_down_text))
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
     ResidentLocaleMiddleware(i18n).setup(dp)
     dp.update.outer_middleware(TimezoneMiddleware(settings.tz))
-    rate_limit = RateLimitMiddleware(settings.rate_limit_per_minute, settings.admin_ids, screens.slow_down_text)
-    dp.message.outer_middleware(rate_limit)
-    dp.callback_query.outer_middleware(rate_limit)
     bot_username = BotUsernameMiddleware()
     dp.message.middleware(bot_username)
     dp.callback_query.middleware(bot_username)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
+    name_handlers(dp)
     return dp
 
 

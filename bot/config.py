@@ -15,6 +15,9 @@ from storage.db import PoolSize
 # Telegram tokens look like "123456789:AA...35 chars"; we accept any plausible length.
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///manabalss.db"
+HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -54,6 +57,16 @@ class Settings(BaseSettings):
     media_dir: str = "media"
     # Run the scheduler in this process (it still takes the database lease first, so only one process runs it).
     run_scheduler: bool = True
+    # Webhook workers (`python -m bot web`, see bot/web.py): Telegram posts updates to WEBHOOK_URL with the
+    # WEBHOOK_SECRET; the server listens on PORT; Telegram opens at most WEBHOOK_MAX_CONNECTIONS at once.
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    port: int = Field(8080, ge=1, le=65535)
+    webhook_max_connections: int = Field(40, ge=1, le=100)
+    # `python -m bot clock` serves /healthz, /readyz and /metrics on this port when set.
+    clock_port: int | None = Field(None, ge=1, le=65535)
+    # "text" (one line per record) or "json" (one JSON object per line, for log collectors).
+    log_format: str = Field("text", pattern="^(text|json)$")
     # Direct replies (bot/request_pacing.py): new messages a second for the process and for one chat.
     reply_rate_per_second: float = Field(25.0, gt=0)
     chat_replies_per_second: float = Field(1.0, gt=0)
@@ -79,7 +92,7 @@ class Settings(BaseSettings):
             return tuple(sorted({int(part) for part in value.split(",") if part.strip()}, reverse=True))
         return value
 
-    @field_validator("moderation_chat_id", mode="before")
+    @field_validator("moderation_chat_id", "clock_port", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -95,9 +108,36 @@ class Settings(BaseSettings):
 
     @field_validator("telegram_api_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
+    def _http_url(cls, value: str) -> str:
+        if not HTTP_URL.match(value):  # the message must not repeat the value: it may hold a token
+            raise ValueError("must be an http:// or https:// address such as https://api.telegram.org")
         return value.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        from storage.db import async_url
+
+        try:
+            async_url(value)
+        except Exception:  # the message must not repeat the URL: it may hold a password
+            raise ValueError("must be a SQLite or PostgreSQL URL such as sqlite:///manabalss.db or "
+                             "postgresql://user:password@host:5432/manabalss") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown level {value!r}: use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
     @property
     def pool(self) -> PoolSize:
         return PoolSize(self.db_pool_size, self.db_max_overflow, self.db_pool_timeout)
@@ -120,4 +160,13 @@ class Settings(BaseSettings):
                 "BOT_TOKEN does not look like a Telegram bot token (digits, a colon, then 30+ letters). "
                 "Copy it again from @BotFather (/mybots -> API Token)."
             )
+        return None
+
+    @property
+    def webhook_problem(self) -> str | None:
+        """A one-line explanation when the webhook cannot be set up, else None."""
+        if not self.webhook_url.startswith("https://"):
+            return "WEBHOOK_URL must be the public https:// address Telegram posts updates to."
+        if not self.webhook_secret.get_secret_value():
+            return "WEBHOOK_SECRET is not set: choose 1-256 characters of A-Z, a-z, 0-9, _ and -."
         return None

@@ -3,7 +3,8 @@
 Pacing: a token bucket holds the whole sender to `rate_per_second` (Telegram allows about 30 messages a
 second per bot), and one chat gets at most one message per `chat_interval` second, counted from the answer
 to the previous request. A 429 pauses the whole sender for `retry_after`, since flood control is per bot.
-The rate is per Sender: several sender processes share Telegram's limit, so give each a share of it.
+With REDIS_URL the bucket is in Redis (bot/pacing.py), so every sender process together stays under the rate;
+the per-chat spacing is kept in the outbox itself, across processes.
 
 Exactly once: rows are claimed (marked `sending`) right before their request, only as many as go out at
 once, so a kill -9 can leave at most `max_in_flight` rows ambiguous; those are never sent again (see the
@@ -34,7 +35,9 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, InlineKeyboardMarkup
 
+from bot import metrics
 from bot.config import Settings
+from bot.pacing import TokenBucket, create_bucket
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
@@ -55,35 +58,8 @@ class Outcome(StrEnum):
     RETRY = "retry"  # back to pending, for a later attempt
 
 
-class TokenBucket:
-    """At most `rate` takes a second on average, and a burst of at most `capacity`."""
-
-    def __init__(self, rate: float, capacity: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self._tokens = capacity
-        self._updated = time.monotonic()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-
-    async def wait_ready(self) -> None:
-        """Wait until at least one token is there (without taking it)."""
-        self._refill()
-        while self._tokens < 1:
-            await asyncio.sleep((1 - self._tokens) / self.rate)
-            self._refill()
-
-    def take_up_to(self, most: int) -> int:
-        self._refill()
-        taken = max(0, min(most, int(self._tokens)))
-        self._tokens -= taken
-        return taken
-
-    def give_back(self, count: int) -> None:
-        self._tokens = min(self.capacity, self._tokens + count)
+METRIC_RESULTS = {Outcome.SENT: "sent", Outcome.BLOCKED: "blocked_403", Outcome.FAILED: "failed",
+                  Outcome.RETRY: "retry"}
 
 
 class Sender:
@@ -100,6 +76,7 @@ class Sender:
         retry: outbox.RetryPolicy | None = None,
         request_timeout: int = 30,
         idle_poll: float = 0.5,
+        bucket: TokenBucket | None = None,  # shared by several senders (bot/pacing.py), else this sender's own
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -109,7 +86,7 @@ class Sender:
         self.request_timeout = request_timeout
         self.idle_poll = idle_poll
         # A burst of a tenth of a second's worth: under Telegram's limit in any one-second window.
-        self._bucket = TokenBucket(rate_per_second, capacity=max(1.0, rate_per_second / 10))
+        self._bucket = bucket or TokenBucket(rate_per_second, capacity=max(1.0, rate_per_second / 10))
         self._chats_in_flight: set[int] = set()
         self._chat_ready_at: dict[int, float] = {}  # chat -> monotonic time it may get the next message
         self._paused_until = 0.0  # monotonic; after a 429
@@ -173,13 +150,13 @@ class Sender:
         await self._bucket.wait_ready()
         if self._paused():  # a 429 arrived while we waited for the token
             return []
-        tokens = self._bucket.take_up_to(free_slots)
+        tokens = await self._bucket.take_up_to(free_slots)
         async with self.sessions() as session:
             claimed = await outbox.claim_due(
                 session, tokens, chat_interval=self.chat_interval, exclude_chats=self._chats_being_paced()
             )
             await session.commit()
-        self._bucket.give_back(tokens - len(claimed))
+        await self._bucket.give_back(tokens - len(claimed))
         self._chats_in_flight.update(message.chat_id for message in claimed)
         return claimed
 
@@ -206,7 +183,9 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage, counts: Counter[Outcome]) -> None:
         try:
-            counts[await self._attempt(message)] += 1
+            outcome = await self._attempt(message)
+            counts[outcome] += 1
+            metrics.OUTBOX_SENT.labels(METRIC_RESULTS[outcome]).inc()
         except Exception as error:  # recording the outcome failed: the row stays `sending` (counted as sent)
             log.error("outbox row %s: %s: %s", message.id, type(error).__name__, self._redact(error))
         finally:
@@ -261,6 +240,7 @@ class Sender:
 
     async def _flood_control(self, message: OutboxMessage, error: TelegramRetryAfter) -> Outcome:
         log.warning("Telegram flood control: the sender pauses for %s s", error.retry_after)
+        metrics.OUTBOX_SENT.labels("flood_429").inc()
         self._pause(error.retry_after)
         await self._record(outbox.postpone, message.id, error.retry_after, self._redact(error))
         return Outcome.RETRY
@@ -295,7 +275,8 @@ class Sender:
 def start_sender(bot: Bot, sessions: SessionFactory, settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Start delivering in the background; stop it with `stop_sender(task, stop)`."""
     stop = asyncio.Event()
-    sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second)
+    sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second,
+                    bucket=create_bucket(settings.send_rate_per_second, settings.redis_url))
     return asyncio.create_task(sender.run_forever(stop), name="outbox-sender"), stop
 
 

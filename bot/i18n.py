@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,15 +33,34 @@ DEFAULT_TIMEZONE = ZoneInfo(Settings.model_fields["timezone"].default)
 _display_timezone: ContextVar[ZoneInfo | None] = ContextVar("display_timezone", default=None)
 
 
+def compiled_catalogs_dir(locales_dir: Path = LOCALES_DIR) -> Path:
+    """Where the .mo files of `locales_dir` are compiled to: a cache folder of the user, never the installed
+    package (it may be read-only). One folder per source folder, so two checkouts never mix."""
+    key = hashlib.sha256(str(locales_dir.resolve()).encode()).hexdigest()[:16]
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    for base in (cache_home / "manabalss-bot", Path(tempfile.gettempdir()) / f"manabalss-bot-{os.getuid()}"):
+        target = base / "locales" / key
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only home: the temporary folder then
+            continue
+        if os.access(target, os.W_OK):
+            return target
+    raise OSError(f"no writable folder for the compiled translations (tried {cache_home} and the temp folder)")
+
+
 def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
-    """Compile every .po whose .mo is missing or older (the .mo files are not kept in git)."""
+    """Compile every .po whose .mo is missing or older (the .mo files are not kept in git, nor shipped)."""
+    target_dir = compiled_catalogs_dir(locales_dir)
     compiled = []
     for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo_path = po_path.with_suffix(".mo")
+        language = po_path.parent.parent.name
+        mo_path = target_dir / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+            catalog = read_po(po_file, locale=language)
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
         tmp_path = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
         with tmp_path.open("wb") as mo_file:
             write_mo(mo_file, catalog)
@@ -50,7 +71,7 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
 
 def create_i18n(default_locale: str = "lv") -> I18n:
     compile_catalogs()
-    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+    return I18n(path=compiled_catalogs_dir(), default_locale=default_locale, domain=DOMAIN)
 
 
 class ResidentLocaleMiddleware(I18nMiddleware):

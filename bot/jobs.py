@@ -48,7 +48,8 @@ def get_context() -> JobContext:
 
 def _logged(job: str, written: int | None) -> int:
     count = int(written or 0)
-    log.info("job %s: %d messages written", job, count)
+    # Idle runs (every few seconds) at DEBUG, so an idle bot's INFO log stays quiet.
+    log.log(logging.INFO if count else logging.DEBUG, "job %s: %d messages written", job, count)
     return count
 
 

@@ -1,16 +1,14 @@
-"""Outer middlewares, in order: a database session, then the resident, then (i18n) their language; then a
-per-resident rate limit on messages and button presses."""
+"""Outer middlewares, in order: a database session, then the resident, then (i18n) their language (the rate
+limit runs before all of them: bot/rate_limit.py)."""
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.domain.rules import language_for
@@ -87,46 +85,3 @@ class ResidentMiddleware(BaseMiddleware):
 def _in_private_chat(data: dict[str, Any]) -> bool:
     chat = data.get("event_chat")
     return chat is not None and chat.type == "private"
-
-
-class RateLimitMiddleware(BaseMiddleware):
-    """At most `per_minute` messages and presses a resident a minute (moderators are not limited). Beyond it the
-    update is dropped with one polite answer a minute; a pressed button is always answered."""
-
-    WINDOW = 60.0
-
-    def __init__(self, per_minute: int, admin_ids: frozenset[int], answer: Callable[[], str]) -> None:
-        self.per_minute = per_minute
-        self.admin_ids = admin_ids
-        self.answer = answer
-        self.recent: dict[int, deque[float]] = {}
-        self.warned_at: dict[int, float] = {}
-        self.last_sweep = time.monotonic()
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user = data.get("user")
-        if user is None or user.id in self.admin_ids or (user.is_moderator and not user.is_banned):
-            return await handler(event, data)
-        now = time.monotonic()
-        self._sweep(now)
-        recent = self.recent.setdefault(user.id, deque())
-        while recent and now - recent[0] > self.WINDOW:
-            recent.popleft()
-        if len(recent) < self.per_minute:
-            recent.append(now)
-            return await handler(event, data)
-        if isinstance(event, CallbackQuery):
-            await event.answer(self.answer(), show_alert=False)
-        elif now - self.warned_at.get(user.id, -self.WINDOW) >= self.WINDOW and isinstance(event, Message):
-            self.warned_at[user.id] = now
-            await event.answer(self.answer())
-        return None
-
-    def _sweep(self, now: float) -> None:
-        """Forget residents who were quiet for a whole window, so memory follows the active ones."""
-        if now - self.last_sweep < self.WINDOW:
-            return
-        self.last_sweep = now
-        for user_id in [uid for uid, times in self.recent.items() if not times or now - times[-1] > self.WINDOW]:
-            self.recent.pop(user_id, None)
-            self.warned_at.pop(user_id, None)

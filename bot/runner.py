@@ -15,8 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_bot, create_dispatcher, set_bot_commands
 from bot.config import Settings
@@ -25,6 +28,7 @@ from bot.fsm_storage import DatabaseStorage
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.scheduler import SchedulerService, Timing
+from bot.startup import check_telegram
 from storage.db import SessionFactory, open_database
 from storage.process_lock import DatabaseInUse, lock_database
 
@@ -40,6 +44,15 @@ def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStor
     # Conversations expire like everything else kept only for a while (see /privacy).
     ttl = timedelta(days=settings.retention_days)
     return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
+
+
+def create_event_isolation(storage: BaseStorage) -> BaseEventIsolation:
+    """One resident's updates one at a time: across processes through Redis, else within this process."""
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+    if isinstance(storage, RedisStorage):
+        return RedisEventIsolation(redis=storage.redis)
+    return SimpleEventIsolation()
 
 
 def start_jobs(sessions: SessionFactory, settings: Settings, i18n: I18n, bot_username: str,
@@ -97,6 +110,7 @@ async def run_polling(settings: Settings) -> None:
     dp.startup.register(on_startup)
     sender_task, sender_stop = start_sender(bot, sessions, settings)
     try:
+        await check_telegram(bot, settings)
         await bot.delete_webhook(drop_pending_updates=False)
         await poll(dp, bot, settings)
     finally:
@@ -134,10 +148,25 @@ async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     service = None
+    health = await serve_health(settings, engine, sessions) if settings.clock_port else None
     try:
         service = start_jobs(sessions, settings, i18n, await _bot_username(settings), timing)
         log.info("clock: scheduler process %s started", service.holder)
         await stop.wait()
     finally:
+        if health is not None:
+            await health.cleanup()
         await stop_jobs(service)
         await engine.dispose()
+
+
+async def serve_health(settings: Settings, engine: AsyncEngine, sessions: SessionFactory) -> web.AppRunner:
+    """/healthz, /readyz and /metrics of the clock process, on CLOCK_PORT."""
+    from bot.health import Readiness, add_operator_routes
+
+    app = web.Application()
+    add_operator_routes(app, Readiness(engine, sessions, settings.redis_url))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, port=settings.clock_port).start()
+    return runner

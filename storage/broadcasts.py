@@ -17,7 +17,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Broadcast, Idea, OutboxMessage, OutboxStatus, User, Vote
-from storage.outbox import BatchProgress
+from storage.outbox import BatchProgress, priority_of
 from storage.sql import insert_ignoring_conflicts
 
 AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters")
@@ -88,8 +88,10 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, kind: 
         literal(now, _outbox.c.not_before.type),
         literal(broadcast.batch_id, String),
         literal(now, _outbox.c.created_at.type),
+        literal(priority_of("broadcast")),
     ).where(*_recipients(kind, argument)).order_by(User.id)
-    columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at"]
+    columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at",
+               "priority"]
     statement = insert_ignoring_conflicts(session, OutboxMessage).from_select(columns, rows)
     return max((await session.exec(statement)).rowcount, 0)
 

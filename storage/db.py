@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession  # handlers import the session type from here
 
 from storage.writer import SerializedWriteSession, serialize_writes
@@ -90,24 +96,84 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+def head_revision() -> str | None:
+    """The newest migration: a database at it is current."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def _upgrade(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+# Any number: the key of the PostgreSQL advisory lock that lets one starting process migrate at a time.
+MIGRATION_LOCK_KEY = 7_346_921_008
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Create or upgrade the schema to the newest migration (safe to run on every start)."""
-    async with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # Batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping `idea` would
-            # cascade to every vote. The pragma only takes effect outside a transaction, so it comes first.
-            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            await connection.commit()  # ends SQLAlchemy's autobegun (empty) transaction
-        async with connection.begin():
+    """Create or upgrade the schema to the newest migration (safe to run on every start).
+
+    Atomic, and safe when several processes start at once: one process migrates at a time (an advisory lock
+    on PostgreSQL, a file lock next to the SQLite file) and the others then find the schema up to date; all
+    of a run's migrations commit together or not at all."""
+    if engine.dialect.name == "sqlite":
+        await _migrate_sqlite(engine)
+        return
+    async with engine.connect() as connection, connection.begin():
+        await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        await connection.run_sync(_upgrade)
+
+
+async def _migrate_sqlite(engine: AsyncEngine) -> None:
+    database = engine.url.database
+    if not database or database == ":memory:":  # a private in-memory database: nobody else can start on it
+        async with engine.begin() as connection:
             await connection.run_sync(_upgrade)
-        if sqlite:
-            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            await connection.commit()
+        return
+    with await asyncio.to_thread(_exclusive_file_lock, Path(database + ".migrate-lock")):
+        migrating = _transactional_sqlite_engine(engine.url)
+        try:
+            async with migrating.begin() as connection:
+                await connection.run_sync(_upgrade)
+        finally:
+            await migrating.dispose()
+
+
+def _transactional_sqlite_engine(url) -> AsyncEngine:
+    """A one-connection engine whose transactions really include DDL: Python's sqlite3 module commits before
+    every CREATE/ALTER/DROP, so a migration failing halfway would leave tables without their version."""
+    engine = create_async_engine(url, poolclass=NullPool)
+
+    def connect(dbapi_connection, record) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        # Batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping `idea` would cascade
+        # to every vote. The pragma only takes effect outside a transaction, so it is set here.
+        dbapi_connection.cursor().execute("PRAGMA foreign_keys=OFF")
+        dbapi_connection.isolation_level = None  # no implicit commits: we BEGIN ourselves
+
+    def begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine.sync_engine, "connect", connect)
+    event.listen(engine.sync_engine, "begin", begin)
+    return engine
+
+
+@contextlib.contextmanager
+def _held(lock_file: IO[bytes]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        fcntl.flock(lock_file, fcntl.LOCK_UN)
+        lock_file.close()
+
+
+def _exclusive_file_lock(path: Path) -> contextlib.AbstractContextManager[None]:
+    """Block until this process holds the lock file (in a thread: it may wait for another's migration)."""
+    lock_file = path.open("ab")
+    fcntl.flock(lock_file, fcntl.LOCK_EX)
+    return _held(lock_file)
 
 
 async def open_database(url: str, pool: PoolSize | None = None) -> tuple[AsyncEngine, SessionFactory]:

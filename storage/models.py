@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -231,7 +241,7 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "not_before", "id"),
+        Index("ix_outbox_due", "status", "priority", "not_before", "id"),
         # "An earlier message to this chat goes first": a lookup per claimed row.
         Index("ix_outbox_chat", "chat_id", "status", "id"),
     )
@@ -244,6 +254,8 @@ class OutboxMessage(SQLModel, table=True):
     reply_markup: str | None = None  # JSON of an InlineKeyboardMarkup
     photo_path: str | None = None
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    # 0: personal messages and moderators' posts; 1: mass messages (digests, broadcasts), which go after them.
+    priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     last_error: str | None = None
@@ -344,3 +356,14 @@ class SearchKey(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=40)
     term: str = Field(primary_key=True, max_length=40)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update whose effects were committed (webhook workers, bot/once.py). Written in the same
+    transaction as the effect, so a redelivered update (same update_id) is recognised and has no second effect.
+    Telegram redelivers for at most a day, so rows older than that are pruned."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False, index=True))

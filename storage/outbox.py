@@ -45,6 +45,11 @@ from storage.users import set_reachable
 PENDING, SENDING, SENT = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value
 BLOCKED, FAILED, PAUSED = OutboxStatus.BLOCKED.value, OutboxStatus.FAILED.value, OutboxStatus.PAUSED.value
 
+# Messages to many residents at once wait behind personal messages and moderators' posts (priority 1, not 0):
+# a new proposal's post to the moderators never waits for a whole broadcast.
+MASS_KINDS = frozenset({"digest", "news", "new_idea", "reminder", "results", "broadcast"})
+MASS = 1
+
 MAX_ERROR_LENGTH = 500
 # Rows a multi-row INSERT writes at once: SQLite allows 32,766 bound values in one statement.
 INSERT_CHUNK = 500
@@ -75,12 +80,17 @@ async def enqueue(
         "dedupe_key": dedupe_key,
         "batch_id": batch_id,
         "photo_path": photo_path,
+        "priority": priority_of(kind),
         "not_before": not_before or utcnow(),
         "created_at": utcnow(),
     }
     statement = insert_ignoring_conflicts(session, OutboxMessage).values(**values)
     result = await session.exec(statement)
     return result.rowcount == 1
+
+
+def priority_of(kind: str) -> int:
+    return MASS if kind in MASS_KINDS else 0
 
 
 def redact_secrets(text: str) -> str:
@@ -137,6 +147,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
             "dedupe_key": message.get("dedupe_key"),
             "batch_id": message.get("batch_id"),
             "photo_path": message.get("photo_path"),
+            "priority": priority_of(message["kind"]),
             "not_before": not_before or now,
             "created_at": now,
         }
@@ -160,14 +171,15 @@ async def claim_due(
 ) -> list[OutboxMessage]:
     """Mark up to `limit` due rows `sending` (one per chat) and return them; commit before sending.
 
-    Oldest due first (by not_before, then id: the order of the `ix_outbox_due` index, so the query stops
-    after `limit` rows instead of sorting every due row); within a chat, always in id order.
+    Personal messages before mass messages, then oldest due first (by priority, not_before, id: the order of
+    the `ix_outbox_due` index, so the query stops after `limit` rows instead of sorting every due row); within
+    a chat, always in id order.
     `exclude_chats`: chats the caller is still pacing (a request in flight, or one just answered)."""
     if limit <= 0:
         return []
     now = now or utcnow()
     candidates = select(_outbox.c.id).where(*_claimable(now, chat_interval, exclude_chats))
-    candidates = candidates.order_by(_outbox.c.not_before, _outbox.c.id).limit(limit)
+    candidates = candidates.order_by(_outbox.c.priority, _outbox.c.not_before, _outbox.c.id).limit(limit)
     if session.bind.dialect.name == "postgresql":
         # Rows another sender is claiming right now are skipped, not waited for (nor claimed twice).
         candidates = candidates.with_for_update(skip_locked=True, of=_outbox)

@@ -304,6 +304,28 @@ async def empty_database_url(request, tmp_path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database (for tests that need PostgreSQL only)."""
+    async for url in _postgres_database():
+        yield url
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The test Redis database (TEST_REDIS_URL), emptied first."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except Exception as error:
+        service_unavailable("Redis", error)
+    finally:
+        await client.aclose()
+    return REDIS_URL
+
+
+@pytest.fixture
 async def sessions(database_url) -> AsyncIterator[SessionFactory]:
     """A migrated database (SQLite and PostgreSQL) and its session factory."""
     engine = create_engine(database_url)

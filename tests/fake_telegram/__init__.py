@@ -1,6 +1,14 @@
 """A fake Telegram Bot API server and a story-style driver for the bot's tests."""
 
-from .driver import Alert, HandledUpdates, Reply, Resident, feed_via_dispatcher, feed_via_polling
+from .driver import (
+    Alert,
+    HandledUpdates,
+    Reply,
+    Resident,
+    feed_via_dispatcher,
+    feed_via_polling,
+    feed_via_webhook,
+)
 from .html_check import EntityParseError, clean_text, parse_html, parse_html_entities, utf16_len
 from .server import ApiError, Call, CallbackQueryRecord, FakeTelegram, Message, UploadedFile, User
 
@@ -23,6 +31,7 @@ __all__ = [
     "clean_text",
     "feed_via_dispatcher",
     "feed_via_polling",
+    "feed_via_webhook",
     "parse_html",
     "parse_html_entities",
     "utf16_len",

@@ -104,6 +104,20 @@ class _LineHandler(logging.Handler):
         self._add(record.getMessage())
 
 
+def feed_via_webhook(url: str, secret: str) -> Feed:
+    """POSTs the update to a webhook server as Telegram does; returns once it was acknowledged (the bot
+    answers after handling the update)."""
+    import aiohttp
+
+    async def feed(update: dict) -> None:
+        async with aiohttp.ClientSession() as http, http.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        ) as response:
+            assert response.status == 200, f"the webhook answered {response.status}: {await response.text()}"
+
+    return feed
+
+
 @dataclass(frozen=True)
 class Alert:
     """An answerCallbackQuery with a text: a toast, or a modal box when show_alert is set."""

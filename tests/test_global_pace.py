@@ -1,0 +1,61 @@
+"""Two senders (two processes' worth) on one PostgreSQL outbox, sharing the pace through Redis: together they
+stay under SEND_RATE_PER_SECOND and 1/s per chat (each pacing itself, they would send twice the rate)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.delivery import Sender
+from bot.pacing import create_bucket
+from storage import outbox
+from storage.db import create_engine, migrate, session_factory
+from tests.test_delivery import add_residents, busiest_second, enqueue_all, make_bot, rows
+
+RATE = 10
+
+
+@pytest.fixture
+async def sessions(postgres_url):
+    """Several senders share an outbox on PostgreSQL."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_two_senders_together_keep_the_global_and_per_chat_pace(sessions, fake_telegram, redis_url):
+    chats = list(range(3001, 3031))
+    await add_residents(sessions, fake_telegram, chats)
+    await enqueue_all(sessions, [(chat, f"news {n} for {chat}") for n in range(2) for chat in chats])
+    # Telegram's limits as the fake enforces them, a little above our rate: each sender alone would exceed them.
+    fake_telegram.enable_rate_limits(per_chat_per_second=1, global_per_second=RATE + 2)
+    redis = Redis.from_url(redis_url)
+    bots = [make_bot(fake_telegram.base_url) for _ in range(2)]
+    senders = [Sender(bot, sessions, rate_per_second=RATE, bucket=create_bucket(RATE, redis_url), idle_poll=0.05)
+               for bot in bots]
+    stop = asyncio.Event()
+    running = [asyncio.create_task(sender.run_forever(stop)) for sender in senders]
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                if all(row.status not in (outbox.PENDING, outbox.SENDING) for row in await rows(sessions)):
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for bot in bots:
+            await bot.session.close()
+        await redis.aclose()
+    calls = fake_telegram.calls("sendMessage")
+    assert [call.error_code for call in calls if not call.ok] == [], "no 429"
+    assert len(calls) == 60
+    times = sorted(call.at for call in calls)
+    assert busiest_second(times) <= RATE + 1  # the rate plus the bucket's burst of a tenth of a second
+    for chat in chats:
+        chat_times = sorted(call.at for call in calls if call.chat_id == chat)
+        assert all(later - earlier >= 0.99 for earlier, later in itertools.pairwise(chat_times))
