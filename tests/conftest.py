@@ -65,6 +65,13 @@ def service_unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+# How long a new Python process running the bot may take to start: it imports aiogram (seconds of CPU alone).
+# Measured: over 120 s on the 2-core machine at load 15, with two copies of this suite running at once.
+PROCESS_START_BOUND = 300
+# The per-test timeout (pytest-timeout, pyproject.toml) for tests that start such processes.
+starts_processes = pytest.mark.timeout(3 * PROCESS_START_BOUND)
+
+
 async def eventually(condition: Callable[[], object | Awaitable[object]], *, what: str, timeout: float = 60,  # noqa: ASYNC109
                      interval: float = 0.05) -> None:
     """Polls ``condition`` until it is true. The bound only turns a hang into a failure that says what never

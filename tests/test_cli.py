@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_TOKEN, eventually
+from tests.conftest import PROCESS_START_BOUND, TEST_TOKEN, eventually, starts_processes
 from tests.fake_telegram import HandledUpdates, Resident, feed_via_polling
 from tests.i18n_helpers import t
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "bot" / "data" / "atverta-latvija.yaml"
 # Every test here starts processes, and each pays Python's start and its imports (aiogram: seconds of CPU) again;
 # on a loaded 2-core machine that takes many times longer than on an idle one. The bounds only catch hangs.
-pytestmark = pytest.mark.timeout(300)
-PROCESS_BOUND = 120
+pytestmark = starts_processes
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -31,7 +30,7 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def run(tmp_path: Path, *args: str, input_text: str | None = None, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment(tmp_path, **env),
-                          input=input_text, capture_output=True, text=True, timeout=PROCESS_BOUND)
+                          input=input_text, capture_output=True, text=True, timeout=PROCESS_START_BOUND)
 
 
 @pytest.mark.parametrize(("token", "advice"), [("", "@BotFather"), ("not-a-token", "@BotFather")])
@@ -101,7 +100,7 @@ async def test_the_bot_process_polls_the_api_and_answers_without_logging_the_tok
     reading = asyncio.create_task(handled.read(process.stderr))
     try:
         # The bot polls once started: its start (migrations, the scheduler's first tick) is no answer.
-        await eventually(lambda: fake_telegram.calls("getUpdates"), what="the bot polls", timeout=PROCESS_BOUND)
+        await eventually(lambda: fake_telegram.calls("getUpdates"), what="the bot polls", timeout=PROCESS_START_BOUND)
         resident = Resident(fake_telegram, feed_via_polling(fake_telegram, handled), 501, language_code="ru")
         welcome = await resident.send("/start")
         assert "Открытая Латвия" in welcome.text
@@ -110,7 +109,7 @@ async def test_the_bot_process_polls_the_api_and_answers_without_logging_the_tok
         assert fake_telegram.my_commands, "the command menu was set at start"
     finally:
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), PROCESS_BOUND)
+        await asyncio.wait_for(process.wait(), PROCESS_START_BOUND)
         await reading
     log = "".join(handled.log)
     assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log

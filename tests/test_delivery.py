@@ -30,7 +30,7 @@ from storage import outbox
 from storage.db import SessionFactory, create_engine, migrate, session_factory
 from storage.models import OutboxMessage, User, utcnow
 from storage.users import set_reachable
-from tests.conftest import TEST_TOKEN, _postgres_database, eventually
+from tests.conftest import PROCESS_START_BOUND, TEST_TOKEN, _postgres_database, eventually, starts_processes
 from tests.fake_telegram import FakeTelegram
 
 FAST_RETRY = outbox.RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2)
@@ -381,6 +381,7 @@ asyncio.run(main())
 """
 
 
+@starts_processes
 async def test_kill_9_mid_digest_never_sends_twice(tmp_path, fake_telegram, bot):
     url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
     engine = create_engine(url)
@@ -400,8 +401,7 @@ async def test_kill_9_mid_digest_never_sends_twice(tmp_path, fake_telegram, bot)
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
-        # Generous: the worker imports aiogram first, seconds of CPU (10-20 s of time on a loaded machine).
-        ready = await asyncio.wait_for(worker.stdout.readline(), 90)
+        ready = await asyncio.wait_for(worker.stdout.readline(), PROCESS_START_BOUND)
         assert ready == b"ready\n", (await worker.stderr.read()).decode()
         await eventually(lambda: fake_telegram.held == max_in_flight or worker.returncode is not None,
                          what=f"the worker has {max_in_flight} requests in flight")

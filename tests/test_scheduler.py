@@ -38,7 +38,14 @@ from storage import outbox
 from storage.db import SessionFactory, create_engine, migrate, session_factory
 from storage.models import Campaign, JobRun, OutboxMessage, SchedulerLease, User, utcnow
 from storage.schedule import SCHEDULER_LEASE, acquire_lease, claim_run, lease_holder, release_lease, renew_lease
-from tests.conftest import TEST_TOKEN, _postgres_database, eventually, load_example
+from tests.conftest import (
+    PROCESS_START_BOUND,
+    TEST_TOKEN,
+    _postgres_database,
+    eventually,
+    load_example,
+    starts_processes,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -258,7 +265,7 @@ async def postgres_url() -> AsyncIterator[str]:
         yield url
 
 
-@pytest.mark.timeout(300)  # two bot processes import aiogram on a loaded machine, and a tick can be a minute away
+@starts_processes  # two bot processes import aiogram on a loaded machine, and a tick can be a minute away
 async def test_two_clock_processes_send_one_opening_reminder_per_resident(postgres_url, fake_telegram, tmp_path):
     engine = create_engine(postgres_url)
     await migrate(engine)
@@ -300,9 +307,9 @@ async def test_two_clock_processes_send_one_opening_reminder_per_resident(postgr
             # Generous: each process imports aiogram (seconds of CPU, many more on a loaded machine); should the
             # leader be too starved to renew its lease, the other one takes over and runs the tick a minute later.
             await eventually(lambda: all("scheduler process" in path.read_text() for path in logs),
-                             what="both clock processes started", timeout=120, interval=0.2)
+                             what="both clock processes started", timeout=PROCESS_START_BOUND, interval=0.2)
             await eventually(lambda: _count_is(reminders, len(residents)), what="every resident reminded",
-                             timeout=150, interval=0.2)
+                             timeout=PROCESS_START_BOUND, interval=0.2)
         except AssertionError as error:
             pytest.fail(f"{error}:\n" + diagnostics())
         rows = await reminders()
@@ -323,7 +330,7 @@ async def test_two_clock_processes_send_one_opening_reminder_per_resident(postgr
 
         # A clean stop releases the lease at once.
         survivor.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(survivor.wait(), 60) == 0, diagnostics()
+        assert await asyncio.wait_for(survivor.wait(), PROCESS_START_BOUND) == 0, diagnostics()
         assert await holder() is None
     finally:
         for process in processes:
