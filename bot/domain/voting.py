@@ -59,7 +59,7 @@ async def _withdraw_from_hidden(session: AsyncSession, idea_id: int, user_id: in
     found = await idea_store.card_rows(session, idea_id, user_id)
     if found is None or not found[0].hidden or not found[3]:
         return None
-    idea, _category, campaign, _supported = found
+    idea, _category, campaign, _supported, _commitment = found
     refusal = withdrawal_refusal(voting_window(campaign), idea.status, now)
     if refusal is not None:
         return VoteResult(None, False, refusal)
