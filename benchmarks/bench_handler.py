@@ -58,8 +58,8 @@ from bot.config import Settings
 from bot.domain import voting
 from bot.i18n import create_i18n
 from bot.runner import create_fsm_storage
+from bot.ui import browse_screens
 from bot.ui import callbacks as cb
-from bot.ui import screens
 from storage.db import SessionFactory, open_database
 
 TOKEN = "4200000:benchmark-token-not-a-real-one-abcdefgh"
@@ -163,9 +163,9 @@ class PhaseTimer:
 def wrap_phases(timer: PhaseTimer, dp: Dispatcher) -> None:
     """The parts of a vote update, in the order they run (the handlers look these names up at call time)."""
     timer.wrap(dp.storage, "get_state", "FSM state load (aiogram FSMContextMiddleware)")
-    timer.wrap(bot.middlewares, "get_or_create_user", "resident load (ResidentMiddleware)")
+    timer.wrap(bot.middlewares, "get_or_create_resident", "resident load (ResidentMiddleware, cached)")
     timer.wrap(voting, "support", "voting.support: checks, vote, count, commit")
-    timer.wrap(screens, "idea_card_screen", "idea_card_screen (rendering)")
+    timer.wrap(browse_screens, "idea_card_screen", "idea_card_screen (rendering)")
     timer.wrap(handlers.voting, "show", "show: editMessageText + answerCallbackQuery")
 
 

@@ -18,7 +18,10 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n
 
-from bot import response_types  # noqa: F401  (keeps aiogram's response classes built)
+from bot import (
+    response_types,  # noqa: F401  (keeps aiogram's response classes built)
+    state_middleware,
+)
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
@@ -62,6 +65,7 @@ def create_dispatcher(
     events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(storage=fsm_storage or DatabaseStorage(sessions), events_isolation=events_isolation)
+    state_middleware.install(dp)  # no conversation read for button presses
     dp["settings"] = settings
     dp["clock"] = clock
     dp["moderation_renderer"] = ScreensRenderer(i18n, settings.tz)  # texts the domain writes to the outbox

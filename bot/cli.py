@@ -20,7 +20,7 @@ async def import_file(settings: Settings, path: Path) -> None:
         raise SystemExit(f"error: {path} was not imported, nothing changed:\n{error}") from None
     except OSError as error:
         raise SystemExit(f"error: cannot read {path}: {error.strerror}") from None
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
             report = await import_campaign(session, spec)
@@ -30,7 +30,7 @@ async def import_file(settings: Settings, path: Path) -> None:
 
 
 async def print_stats(settings: Settings, *, as_json: bool) -> None:
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
             stats = (await collect_stats(session)).as_dict()
@@ -55,7 +55,7 @@ async def print_integrity(settings: Settings, *, slug: str | None, as_json: bool
     from bot.i18n import create_i18n
     from bot.ui.integrity_screens import report_text
 
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
             campaign = await campaign_for_report(session, slug, utc_now())
@@ -76,6 +76,6 @@ TOP_FOR_OPERATORS = 10
 
 
 async def migrate_only(settings: Settings) -> None:
-    engine, _ = await open_database(settings.database_url, settings.pool)
+    engine, _ = await open_database(settings.database_url, settings.pool, settings.caches)
     await engine.dispose()
     print("database is up to date")

@@ -120,7 +120,7 @@ class TerminalSession(BaseSession):
 async def prepare_database(settings: Settings, user_id: int, language: str | None):
     """The database with a campaign, and the resident: (engine, sessions, whether the resident is new).
     `language` is the language of a new resident only: a returning one keeps the language they chose."""
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     async with sessions() as session:
         if not await has_any_campaign(session):
             spec = load_campaign_file(example_campaign_path())
@@ -129,9 +129,9 @@ async def prepare_database(settings: Settings, user_id: int, language: str | Non
             print(f"(empty database: loaded the example campaign, open from today — {report.summary()})")
         new = await get_user(session, user_id) is None
         if new:
-            user = await get_or_create_user(session, user_id, language or settings.default_language)
+            await get_or_create_user(session, user_id, language or settings.default_language)
             if language:
-                await set_language(session, user, language)
+                await set_language(session, user_id, language)
     return engine, sessions, new
 
 

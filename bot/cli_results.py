@@ -18,7 +18,7 @@ from storage.db import open_database
 
 
 async def _group_csv(settings: Settings, group_id: int) -> str | None:
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
             found = await groups.approved_csv(session, group_id, settings.tz)
@@ -41,7 +41,7 @@ def export_group(settings: Settings, group_id: int, out: Path | None) -> None:
 # ------------------------------------------------------------------ the campaign's open results
 
 async def _load(settings: Settings, slug: str, build):
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
             campaign = await results.campaign_by_slug(session, slug)

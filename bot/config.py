@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.cache import CacheConfig
 from storage.db import PoolSize
 
 # Telegram tokens look like "123456789:AA...35 chars"; we accept any plausible length.
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(30.0, gt=0)
     # Updates handled at once by long polling; more wait in Telegram's queue (not in memory).
     max_concurrent_updates: int = Field(16, ge=1)
+    # Caches of the press path (storage/cache.py): residents and idea cards kept, and their longest life.
+    resident_cache_size: int = Field(50_000, ge=0)
+    card_cache_size: int = Field(2_000, ge=0)
+    cache_ttl_seconds: float = Field(60.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -141,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def pool(self) -> PoolSize:
         return PoolSize(self.db_pool_size, self.db_max_overflow, self.db_pool_timeout)
+
+    @property
+    def caches(self) -> CacheConfig:
+        return CacheConfig(self.resident_cache_size, self.card_cache_size, self.cache_ttl_seconds, self.redis_url)
 
     @cached_property
     def tz(self) -> ZoneInfo:

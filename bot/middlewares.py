@@ -4,6 +4,7 @@ limit runs before all of them: bot/rate_limit.py)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,7 @@ from bot.domain.rules import language_for
 from bot.fsm_storage import update_session
 from bot.i18n import use_timezone
 from storage.db import SessionFactory
-from storage.moderation import get_user
-from storage.users import get_or_create_user, set_reachable
+from storage.users import get_or_create_resident, get_resident, set_reachable
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -63,7 +63,8 @@ class TimezoneMiddleware(BaseMiddleware):
 
 
 class ResidentMiddleware(BaseMiddleware):
-    """Loads the resident (creating them on first contact) as data["user"]. An update without a person behind it
+    """Loads the resident (creating them on first contact) as data["user"], a storage.users.Resident record
+    (cached: storage/cache.py). An update without a person behind it
     (an anonymous group admin, a channel post, another bot) is dropped quietly: every journey needs a resident."""
 
     def __init__(self, default_language: str = "lv") -> None:
@@ -75,16 +76,16 @@ class ResidentMiddleware(BaseMiddleware):
             # Typing "@bot words" in another chat is not starting the bot: known residents keep their language,
             # nobody new is recorded (and so never gets broadcasts).
             if from_user is not None:
-                data["user"] = await get_user(data["session"], from_user.id)
+                data["user"] = await get_resident(data["session"], from_user.id)
             return await handler(event, data)
         if from_user is None or from_user.is_bot:
             return None
         language = language_for(from_user.language_code, self.default_language)
-        user = await get_or_create_user(data["session"], from_user.id, language)
+        user = await get_or_create_resident(data["session"], from_user.id, language)
         if not user.is_reachable and _in_private_chat(data):  # they write again, so they unblocked the bot
             await set_reachable(data["session"], user.id, True)
             await data["session"].commit()
-            user.is_reachable = True
+            user = replace(user, is_reachable=True)
         data["user"] = user
         return await handler(event, data)
 

@@ -92,7 +92,7 @@ async def run_polling(settings: Settings) -> None:
         polling_lock = lock_database(settings.database_url)
     except DatabaseInUse as error:
         raise SystemExit(f"error: {error}") from None
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n, fsm_storage=create_fsm_storage(settings, sessions))
@@ -140,7 +140,7 @@ async def _bot_username(settings: Settings) -> str:
 async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
     """Only the scheduler: no polling, no sender (the worker delivers what the jobs write). Runs until SIGTERM
     or SIGINT; releases the lease on the way out so another process takes over at once."""
-    engine, sessions = await open_database(settings.database_url, settings.pool)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     i18n = create_i18n(settings.default_language)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -96,7 +96,7 @@ async def prune_marks(sessions: SessionFactory, stop: asyncio.Event) -> None:
 
 
 async def run_web(settings: Settings) -> None:
-    engine, sessions = await open_database(settings.database_url)
+    engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     if settings.redis_url:
         await ping_redis(settings.redis_url)
     i18n = create_i18n(settings.default_language)

@@ -26,7 +26,7 @@ async def language_command(message: Message, command: CommandObject, session: As
     now = clock()
     campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(code):
-        menu = start_screens.main_menu(campaign, user.language, now)
+        menu = start_screens.main_menu(campaign, code, now)
         await show(message, screens.Screen(f"{language_screens.language_changed()}\n\n{menu.text}", menu.markup))
 
 
@@ -43,7 +43,7 @@ async def choose_language(query: CallbackQuery, callback_data: cb.Language, sess
     now = clock()
     campaign = await browse.current_campaign(session, now)
     with i18n.use_locale(callback_data.code):
-        await show(query, start_screens.main_menu(campaign, user.language, now),
+        await show(query, start_screens.main_menu(campaign, callback_data.code, now),
                    alert=language_screens.language_changed())
 
 

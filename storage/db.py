@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession  # handlers import the session type from here
 
+from storage.cache import CacheConfig, enable_caches
 from storage.writer import SerializedWriteSession, serialize_writes
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -72,16 +73,19 @@ class PoolSize:
     timeout: float = 30.0
 
 
-def create_engine(url: str, pool: PoolSize | None = None) -> AsyncEngine:
+def create_engine(url: str, pool: PoolSize | None = None, caches: CacheConfig | None = None) -> AsyncEngine:
+    """`caches`: sizes of the press path's caches and the Redis that keeps them right across processes
+    (storage/cache.py); the defaults without one."""
     url = async_url(url)
     pool = pool or PoolSize()
     options = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        serialize_writes(engine)
+        serialize_writes(engine, _sqlite_pragmas)
     else:
         engine = create_async_engine(url, pool_pre_ping=True, **options)
+    enable_caches(engine, caches or CacheConfig(), _sqlite_pragmas)
     return engine
 
 
@@ -176,8 +180,9 @@ def _exclusive_file_lock(path: Path) -> contextlib.AbstractContextManager[None]:
     return _held(lock_file)
 
 
-async def open_database(url: str, pool: PoolSize | None = None) -> tuple[AsyncEngine, SessionFactory]:
-    engine = create_engine(url, pool)
+async def open_database(url: str, pool: PoolSize | None = None, caches: CacheConfig | None = None
+                        ) -> tuple[AsyncEngine, SessionFactory]:
+    engine = create_engine(url, pool, caches)
     await migrate(engine)
     return engine, session_factory(engine)
 

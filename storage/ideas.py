@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import and_, func
+from sqlalchemy import Engine, and_, func
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import select
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.cache import caches_of, card_keys
 from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaCommitment, Vote
 from storage.text import search_key
 
@@ -83,6 +86,68 @@ async def card_rows(session: AsyncSession, idea_id: int, reader_id: int
     )
     row = (await session.exec(statement)).first()
     return (row[0], row[1], row[2], row[3] is not None, row[4]) if row else None
+
+
+@dataclass(frozen=True)
+class CardParts:
+    """What an idea's card shows besides its count and the reader's own support: shared by every reader and
+    kept in storage/cache.py. The objects are detached copies (never a session's): read them, never change
+    them. `idea.supporters_count` is as loaded: the card's count comes from `reader_view` or the vote."""
+
+    idea: Idea
+    category: Category
+    campaign: Campaign
+    commitment_id: int | None
+
+
+def _card_parts_query(idea_id: int):
+    return (
+        select(Idea, Category, Campaign, IdeaCommitment.commitment_id)
+        .options(defer(Idea.search_text))  # the card never shows it; the cache would keep a second copy
+        .join(Category, Category.id == Idea.category_id)
+        .join(Campaign, Campaign.id == Idea.campaign_id)
+        .outerjoin(IdeaCommitment, IdeaCommitment.idea_id == Idea.id)
+        .where(Idea.id == idea_id)
+    )
+
+
+async def _load_card_parts(session: AsyncSession, idea_id: int, detach: bool) -> CardParts | None:
+    row = (await session.exec(_card_parts_query(idea_id))).first()
+    if row is None:
+        return None
+    if detach:  # shared by later updates: must not stay this session's objects (a later write would change them)
+        for obj in row[:3]:
+            session.expunge(obj)
+    return CardParts(row[0], row[1], row[2], row[3])
+
+
+def _read_card_parts_now(reader: Engine, idea_id: int) -> CardParts | None:
+    with Session(reader, expire_on_commit=False) as session:  # closing detaches them: shared copies
+        row = session.exec(_card_parts_query(idea_id)).first()
+    return CardParts(row[0], row[1], row[2], row[3]) if row is not None else None
+
+
+async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
+    """The idea with its category, campaign and plan link, from the cache while no write changed them."""
+    caches = caches_of(session)
+    if caches is None:
+        return await _load_card_parts(session, idea_id, detach=False)
+    reader = caches.reader
+
+    async def load() -> CardParts | None:
+        if reader is None:
+            return await _load_card_parts(session, idea_id, detach=True)
+        return _read_card_parts_now(reader, idea_id)
+
+    return await caches.fetch(caches.cards, idea_id, card_keys(idea_id), load)
+
+
+async def reader_view(session: AsyncSession, idea_id: int, reader_id: int) -> tuple[int, bool] | None:
+    """The idea's count of supporters now and whether the reader is one of them (None: no such idea)."""
+    supported = and_(Vote.idea_id == Idea.id, Vote.user_id == reader_id)
+    statement = select(Idea.supporters_count, Vote.user_id).outerjoin(Vote, supported).where(Idea.id == idea_id)
+    row = (await session.exec(statement)).first()
+    return (row[0], row[1] is not None) if row is not None else None
 
 
 async def idea_by_key(session: AsyncSession, campaign_id: int, key: str) -> Idea | None:

@@ -7,8 +7,9 @@ and without sleeping. (Other processes, such as a migration, still meet the busy
 
 Group commit: a press's vote is queued for the writer task, which takes every vote queued while the previous
 commit ran and commits them in one transaction; each press awaits its batch's commit, so a vote is durable
-before the resident reads "counted". A press hands its own connection back before it waits (no connection is
-held while waiting for another: the writer needs one from the same pool).
+before the resident reads "counted". The writer has a connection of its own (plain sqlite3, in one thread of
+its own): a batch costs one hand-over to that thread, where each statement through aiosqlite costs several,
+and the writer never waits for the pool. A press that holds the write lock commits before it waits.
 
 PostgreSQL has row locks and no single writer: there every session writes on its own, without either."""
 
@@ -17,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.cache import TrackingSession
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Work = Callable[[AsyncSession], Awaitable[T]]
+SyncWork = Callable[[Connection], T]
 
 # A safety net, not a pace: a write waits this long for the lock before it fails (a bug that writes from two
 # sessions of one task would otherwise wait for itself forever).
@@ -35,11 +39,12 @@ _write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyD
 _group_commits: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 
 
-def serialize_writes(engine: AsyncEngine) -> None:
-    """Give `engine` (SQLite) one in-process writer at a time, and group commit for votes."""
+def serialize_writes(engine: AsyncEngine, on_connect: Callable[..., None]) -> None:
+    """Give `engine` (SQLite) one in-process writer at a time, and group commit for votes (`on_connect`: the
+    pragmas of the writer's own connection). A private in-memory database has no second connection to it."""
     _write_locks[engine.sync_engine] = asyncio.Lock()
-    _group_commits[engine.sync_engine] = GroupCommit(
-        async_sessionmaker(engine, class_=SerializedWriteSession, expire_on_commit=False))
+    if engine.url.database and engine.url.database != ":memory:":
+        _group_commits[engine.sync_engine] = GroupCommit(engine, on_connect)
 
 
 def write_lock(sessions: async_sessionmaker[Any]) -> asyncio.Lock | None:
@@ -56,13 +61,20 @@ def group_commit(session: AsyncSession) -> GroupCommit | None:
 
 
 class SerializedWriteSession(AsyncSession):
-    """An AsyncSession that holds its engine's write lock (if it has one) from its first write to its end."""
+    """An AsyncSession that holds its engine's write lock (if it has one) from its first write to its end, and
+    tells the caches what its transactions changed (storage/cache.py)."""
+
+    sync_session_class = TrackingSession
 
     _holds_write_lock = False
 
     def _write_lock(self) -> asyncio.Lock | None:
         bind = self.bind
         return _write_locks.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
+
+    def holds_write_lock(self) -> bool:
+        """True from the first write (or pending change) until commit or rollback."""
+        return self._holds_write_lock or self._has_changes()
 
     def _has_changes(self) -> bool:
         sync = self.sync_session
@@ -127,15 +139,20 @@ class SerializedWriteSession(AsyncSession):
 
 
 class GroupCommit:
-    """Runs queued pieces of work in one transaction per batch (see the module docstring)."""
+    """Runs queued pieces of work in one transaction per batch, on the writer's own connection in its own thread
+    (see the module docstring). A piece of work is synchronous: it gets a SQLAlchemy Connection."""
 
-    def __init__(self, sessions: async_sessionmaker[SerializedWriteSession]) -> None:
-        self.sessions = sessions
-        self.queue: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+    def __init__(self, engine: AsyncEngine, on_connect: Callable[..., None]) -> None:
+        url = engine.url.set(drivername="sqlite")
+        self.engine = create_engine(url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
+        event.listen(self.engine, "connect", on_connect)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
+        self.lock = _write_locks[engine.sync_engine]
+        self.queue: list[tuple[SyncWork[Any], asyncio.Future[Any]]] = []
         self.task: asyncio.Task[None] | None = None
         self.batches = 0  # for tests and benchmarks: how many transactions the queued work took
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: SyncWork[T]) -> T:
         """Queue `work` for the next batch and return its result once the batch is committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.queue.append((work, future))
@@ -145,34 +162,42 @@ class GroupCommit:
         return await future
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while self.queue:
             batch, self.queue = self.queue, []
             self.batches += 1
+            async with asyncio.timeout(LOCK_WAIT):
+                await self.lock.acquire()
             try:
-                results = await self._commit_together(batch)
-            except Exception:  # one piece failed: each runs alone, so only its own press fails
-                log.warning("a batch of %s writes failed; writing them one by one", len(batch), exc_info=True)
-                for work, future in batch:
-                    await self._commit_alone(work, future)
-                continue
-            for (_work, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                outcomes = await loop.run_in_executor(self.thread, self._commit, [work for work, _ in batch])
+            except Exception as error:  # the connection itself failed: every press of the batch fails
+                outcomes = [(False, error)] * len(batch)
+            finally:
+                self.lock.release()
+            for (_work, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
 
-    async def _commit_together(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> list[Any]:
-        async with self.sessions() as session:
-            results = [await work(session) for work, _future in batch]
-            await session.commit()
-        return results
-
-    async def _commit_alone(self, work: Work[Any], future: asyncio.Future[Any]) -> None:
+    def _commit(self, works: list[SyncWork[Any]]) -> list[tuple[bool, Any]]:
+        """In the writer's thread: all in one transaction; if one fails, each alone (only its press fails)."""
         try:
-            async with self.sessions() as session:
-                result = await work(session)
-                await session.commit()
-        except Exception as error:
-            if not future.done():
-                future.set_exception(error)
-            return
-        if not future.done():
-            future.set_result(result)
+            with self.engine.begin() as connection:
+                return [(True, work(connection)) for work in works]
+        except Exception:
+            log.warning("a batch of %s writes failed; writing them one by one", len(works), exc_info=True)
+        outcomes: list[tuple[bool, Any]] = []
+        for work in works:
+            try:
+                with self.engine.begin() as connection:
+                    outcomes.append((True, work(connection)))
+            except Exception as error:
+                outcomes.append((False, error))
+        return outcomes
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=False)
+        self.engine.dispose()

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Idea, User, Vote
-from storage.votes import add_vote
+from storage.votes import add_vote_now
 from storage.writer import group_commit
 from tests.conftest import CAMPAIGN_OPEN, App, load_example
 from tests.i18n_helpers import t
@@ -90,7 +90,7 @@ async def test_a_vote_is_committed_when_its_press_returns(sqlite_sessions):
     before = writer.batches
 
     async def vote(user_id: int):
-        outcome = await writer.run(lambda writing: add_vote(writing, idea_id, user_id, CAMPAIGN_OPEN))
+        outcome = await writer.run(lambda connection: add_vote_now(connection, idea_id, user_id, CAMPAIGN_OPEN))
         async with sqlite_sessions() as reader:  # another connection sees it at once
             assert await reader.get(Vote, (idea_id, user_id)) is not None
         return outcome

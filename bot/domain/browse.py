@@ -54,6 +54,7 @@ class IdeaCard:
     merged_from: int | None = None  # the card was opened through a duplicate that was merged into this idea
     commitment: Commitment | None = None  # the action plan's commitment the idea fed
     groups: list[WorkingGroup] = field(default_factory=list)  # working groups drafting that commitment
+    supporters: int = 0  # the count to show (the cached idea's own count may be old)
 
 
 def voting_window(campaign: Campaign) -> VotingWindow:
@@ -86,23 +87,32 @@ async def list_ideas(
     return IdeaList(category, ideas, sort, page, pages, total)
 
 
-async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime) -> IdeaCard | None:
+async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: datetime, *,
+                    reader: bool = True) -> IdeaCard | None:
     """The card of a public idea; a merged duplicate leads to the idea it was merged into. None when it does not
-    exist or is not public."""
-    found = await idea_store.card_rows(session, idea_id, reader_id)
+    exist or is not public. The idea, its category and campaign come from the cache (storage/cache.py: valid
+    only while no write changed them); the count and the reader's own support are read now, unless `reader`
+    is False (a vote press: its write tells both)."""
+    parts = await idea_store.card_parts(session, idea_id)
     merged_from = None
-    if found is not None and found[0].status == IdeaStatus.MERGED and found[0].merged_into_id:
+    if parts is not None and parts.idea.status == IdeaStatus.MERGED and parts.idea.merged_into_id:
         merged_from = idea_id
-        found = await idea_store.card_rows(session, found[0].merged_into_id, reader_id)
-    if found is None or not idea_store.is_public(found[0]):
+        parts = await idea_store.card_parts(session, parts.idea.merged_into_id)
+    if parts is None or not idea_store.is_public(parts.idea):
         return None
-    idea, category, campaign, supported, commitment_id = found
+    idea, campaign, commitment_id = parts.idea, parts.campaign, parts.commitment_id
+    supporters, supported = idea.supporters_count, False
+    if reader:
+        view = await idea_store.reader_view(session, idea.id, reader_id)
+        if view is None:  # deleted since it was cached
+            return None
+        supporters, supported = view
     window = voting_window(campaign)
     # Only ideas a moderator has moved on have a history: the common card needs no extra query.
     history = await status_history(session, idea.id) if idea.status_changed_at else []
     return IdeaCard(
         idea=idea,
-        category=category,
+        category=parts.category,
         campaign=campaign,
         supported=supported,
         support_refusal=support_refusal(window, idea.status, now),
@@ -112,6 +122,7 @@ async def open_idea(session: AsyncSession, idea_id: int, reader_id: int, now: da
         # Only ideas linked to the plan need these two queries.
         commitment=await plan_store.get_commitment(session, commitment_id) if commitment_id else None,
         groups=await group_store.groups_of_commitment(session, commitment_id) if commitment_id else [],
+        supporters=supporters,
     )
 
 

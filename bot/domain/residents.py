@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import users as user_store
-from storage.models import LANGUAGES, User
+from storage.models import LANGUAGES
+from storage.users import Resident
 
 
 def language_code(typed: str | None) -> str | None:
@@ -14,11 +15,11 @@ def language_code(typed: str | None) -> str | None:
     return wanted if wanted in LANGUAGES else None
 
 
-async def choose_language(session: AsyncSession, user: User, language: str) -> bool:
+async def choose_language(session: AsyncSession, user: Resident, language: str) -> bool:
     """Remember the resident's language; False for a language the bot does not speak (a forged button)."""
     if language not in LANGUAGES:
         return False
-    await user_store.set_language(session, user, language)
+    await user_store.set_language(session, user.id, language)
     return True
 
 

@@ -33,23 +33,22 @@ async def withdraw(session: AsyncSession, idea_id: int, user_id: int, now: datet
 
 async def _change_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, add: bool,
                        banned: bool) -> VoteResult:
-    # The button may be old or forged: the idea and the campaign are checked again on every press.
-    card = await open_idea(session, idea_id, user_id, now)
+    # The button may be old or forged: the idea and the campaign are checked again on every press (from the
+    # cache only while no write changed them, storage/cache.py; the vote's own UPDATE checks the idea again).
+    card = await open_idea(session, idea_id, user_id, now, reader=False)
     if card is None:
         hidden = None if add else await _withdraw_from_hidden(session, idea_id, user_id, now)
         return hidden or VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     # A banned resident may not support, but may take a support back.
     refusal = (VoteRefusal.BANNED if banned else card.support_refusal) if add else card.withdrawal_refusal
-    if refusal is not None:
-        return VoteResult(card, False, refusal)
+    if refusal is not None:  # shown with the reader's own support and today's count
+        return VoteResult(await open_idea(session, idea_id, user_id, now) or card, False, refusal)
     idea_id = card.idea.id  # a merged duplicate's button counts for the idea it was merged into
     outcome = await vote_store.record_vote(session, idea_id, user_id, now, add=add)  # committed
     if outcome is None:  # merged or hidden between the card's read and the vote
         return VoteResult(None, False, VoteRefusal.IDEA_NOT_PUBLIC)
     changed, count = outcome
-    idea_store.show_supporters_count(card.idea, count)
-    updated = replace(card, supported=add)
-    return VoteResult(updated, changed, None)
+    return VoteResult(replace(card, supported=add, supporters=count), changed, None)
 
 
 async def _withdraw_from_hidden(session: AsyncSession, idea_id: int, user_id: int, now: datetime

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.browse import SORT_RANDOM, SORTS, IdeaCard, IdeaList
 from bot.domain.localized import localized
@@ -16,6 +15,7 @@ from bot.domain.rules import VoteRefusal, idea_link
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.groups_screens import group_button
+from bot.ui.keyboard import Keyboard
 from bot.ui.plan_screens import commitment_button, commitment_link_line
 from bot.ui.screens import (
     Screen,
@@ -44,7 +44,7 @@ def _language_mark(language: str) -> str:
 
 def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]], language: str) -> Screen:
     lines = [f"<b>{escape(title_of(campaign, language))}</b>", "", _("Choose a category:")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for category, count in categories:
         label = f"{shorten(title_of(category, language), 48)} · {fmt_number(count)}"
         builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaList(cat=category.id).pack()))
@@ -72,7 +72,7 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
                                                         pages=fmt_number(page.pages)))
     if not page.ideas:
         lines += ["", _("There are no ideas in this category yet.")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for idea in page.ideas:
         data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
         builder.row(idea_button(idea, language, data.pack()))
@@ -153,7 +153,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     title = localized(idea, "title", language)
     if card.merged_from:
         lines.insert(1, _("🔁 The idea you opened was merged into this one: its supporters count here."))
-    footer = ["", f"👍 <b>{supporters_text(idea.supporters_count)}</b>"]
+    footer = ["", f"👍 <b>{supporters_text(card.supporters)}</b>"]
     invite = card.commitment is not None and idea.status in INVITING_STATUSES and card.groups
     if card.commitment is not None:
         footer.insert(1, commitment_link_line(card.commitment, language))
@@ -178,7 +178,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     def action(act: str, part_number: int = part) -> str:
         return cb.IdeaAction(act=act, id=idea.id, part=part_number, sort=sort, page=page).pack()
 
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if card.support_refusal is not None:
         builder.row(InlineKeyboardButton(text=_("🔒 Voting is not open"), callback_data=action(cb.ACT_WHY_CLOSED)))
     elif not card.supported:

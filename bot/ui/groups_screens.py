@@ -14,13 +14,13 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import groups
 from bot.domain.localized import localized
 from bot.domain.outgoing import Outgoing
 from bot.i18n import fmt_datetime, fmt_number, rendering
 from bot.ui import callbacks as cb
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen
 from bot.ui.text import escape, shorten
 from storage.models import Commitment, GroupMeeting, GroupMember, GroupStatus, MemberStatus, WorkingGroup
@@ -79,7 +79,7 @@ def group_text(card: groups.GroupCard, language: str) -> str:
 
 
 def group_screen(card: groups.GroupCard, language: str, refusal: groups.Refusal | None) -> Screen:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     group_id = card.group.id
     if refusal is None:
         builder.row(InlineKeyboardButton(text=_("✋ Join as a resident"), callback_data=cb.Group(
@@ -158,7 +158,7 @@ def consent_screen(group: WorkingGroup, language: str, username: str | None) -> 
         "",
         _("Which contact do you agree to share?"),
     ]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if username:
         builder.row(InlineKeyboardButton(text=_("👤 My username @{username}").format(username=username),
                                          callback_data=cb.Group(act=cb.GROUP_CONSENT, id=group.id,
@@ -244,7 +244,7 @@ def member_line(member: GroupMember) -> str:
 
 def review_screen(found: groups.GroupReview, language: str) -> Screen:
     lines = [group_text(found.card, language), "", _("📋 <b>Sign-ups</b>")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for member in found.members[:40]:
         lines.append(member_line(member))
         if member.status == M.PENDING:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES
 from bot.ui import callbacks as cb
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, menu_button
 
 
 def language_screen() -> Screen:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for code in LANGUAGES:
         builder.button(text=LANGUAGE_NAMES[code], callback_data=cb.Language(code=code))
     builder.adjust(3)

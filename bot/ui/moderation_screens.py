@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import lifecycle, staff
 from bot.domain import moderation as mod
@@ -35,6 +34,7 @@ from bot.ui.callbacks import (
     Mod,
     NotifyToggle,
 )
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, language_in, supporters_text, title_of
 from bot.ui.status_texts import STATUS_ICONS, note_text, status_name
 from bot.ui.text import escape, shorten, visible_length
@@ -176,7 +176,7 @@ def card_markup(card: mod.ModerationCard, bot_username: str) -> InlineKeyboardMa
         decisions.append(button(_("✅ Publish"), MOD_PUBLISH))
     if lifecycle.can_transition(idea.status, S.REJECTED):
         decisions.append(button(_("❌ Reject"), MOD_REJECT))
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if decisions:
         builder.row(*decisions)
     others = []
@@ -207,7 +207,7 @@ def reject_reasons_screen(card: mod.ModerationCard, language: str) -> Screen:
         "",
         _("Choose the reason. The author will see it."),
     ])
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for code in lifecycle.REJECT_REASONS:
         builder.row(InlineKeyboardButton(
             text=reason_label(code), callback_data=Mod(act=MOD_REASON, id=idea.id, v=idea.version, r=code).pack()))
@@ -220,7 +220,7 @@ def reject_reasons_screen(card: mod.ModerationCard, language: str) -> Screen:
 def edit_language_screen(card: mod.ModerationCard) -> Screen:
     idea = card.idea
     text = _("✏️ <b>Idea #{id}</b>: which language do you want to add or correct?").format(id=idea.id)
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for code in LANGUAGES:
         mark = " ✓" if getattr(idea, f"title_{code}") else ""
         builder.button(text=LANGUAGE_NAMES[code] + mark,
@@ -447,7 +447,7 @@ def _idea_button(idea: Idea, language: str) -> InlineKeyboardButton:
 
 def queue_screen(queue: staff.Queue, language: str) -> Screen:
     lines = [_("🗂 <b>Waiting for moderators</b>")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if not queue.pending_total and not queue.hidden_total and not queue.reported_total:
         lines += ["", _("✨ Nothing is waiting. Well done!")]
         return Screen("\n".join(lines))

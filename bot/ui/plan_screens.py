@@ -8,7 +8,6 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from bot.domain import plan
@@ -17,6 +16,7 @@ from bot.domain.plan_news import MILESTONE_OVERDUE, PlanNewsItem
 from bot.i18n import current_language, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.groups_screens import group_button
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, supporters_text
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, utf16_length
 from storage.models import Commitment, CommitmentStatus, Milestone
@@ -70,7 +70,7 @@ def plan_screen(overview: plan.PlanOverview, language: str, *, moderator: bool =
     lines = [_("📈 <b>The action plan</b>"),
              _("How the national open government action plan is being drafted and carried out, and what "
                "became of the ideas.")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for status, entries in overview.by_status:
         lines += ["", f"<b>{status_words(status)}</b>"]
         for entry in entries:
@@ -148,7 +148,7 @@ def commitment_text(card: plan.CommitmentCard, language: str, today: date, *, mo
 
 
 def commitment_screen(card: plan.CommitmentCard, language: str, today: date) -> Screen:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for number, idea in enumerate(card.ideas[:IDEAS_SHOWN], start=1):
         label = f"{number}. 💡 {shorten(text_of(idea, 'title', language), 45)}"
         builder.row(InlineKeyboardButton(text=label,

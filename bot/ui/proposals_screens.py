@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.proposals import ProposalRefusal
 from bot.domain.texts import CheckedText, TextProblem
 from bot.i18n import fmt_date, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.browse_screens import idea_text_lines
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, idea_button, main_menu_markup, menu_button, supporters_text, title_of
 from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import escape, shorten
@@ -63,7 +63,7 @@ def choose_category(categories: list[Category], language: str, restored: bool,
     if current is not None:
         lines += ["", _("Current category: {category}").format(
             category=escape(title_of(current, language)))]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if current is not None:
         builder.row(_button(_("✅ Keep this category"), cb.PROPOSAL_KEEP))
     for category in categories:
@@ -125,7 +125,7 @@ def use_the_buttons() -> str:
 def similar(ideas: list[Idea], language: str) -> Screen:
     lines = [_("🔎 Before you send it: these ideas look similar. If one of them says the same, support it "
                "instead: together your voices weigh more."), ""]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for idea in ideas:
         builder.row(idea_button(idea, language, cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(_button(_("➡️ Mine is different: continue"), cb.PROPOSAL_ANYWAY))
@@ -142,7 +142,7 @@ def preview(idea: Idea, category: Category, language: str) -> Screen:
         "",
         f"👍 <b>{supporters_text(0)}</b>",
     ])
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.row(_button(_("✅ Send"), cb.PROPOSAL_SEND))
     builder.row(_button(_("✏️ Title"), cb.PROPOSAL_EDIT_TITLE), _button(_("✏️ Text"), cb.PROPOSAL_EDIT_BODY),
                 _button(_("🏷 Category"), cb.PROPOSAL_EDIT_CATEGORY))
@@ -166,13 +166,13 @@ def step_out_of_date() -> str:
 def my_ideas(ideas: list[Idea], language: str) -> Screen:
     if not ideas:
         text = _("🗂 You have not proposed any ideas yet. Share yours: it may become part of the action plan!")
-        builder = InlineKeyboardBuilder()
+        builder = Keyboard()
         builder.row(InlineKeyboardButton(text=_("✍️ Propose an idea"),
                                          callback_data=cb.Menu(to=cb.MENU_PROPOSE).pack()))
         builder.row(menu_button())
         return Screen(text, builder.as_markup())
     lines = [_("🗂 <b>My ideas</b>"), ""]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for idea in ideas:
         # Shortened so that the newest ten always fit into one message.
         title = escape(shorten(title_of(idea, language), 100))

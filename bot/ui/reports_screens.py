@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.browse import IdeaCard
 from bot.ui import callbacks as cb
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, title_of
 from bot.ui.text import escape
 
@@ -16,7 +16,7 @@ def report_reasons(card: IdeaCard, language: str) -> Screen:
     title = escape(title_of(card.idea, language))
     reasons = {"offensive": _("🤬 Offensive"), "spam": _("📢 Spam or advertising"),
                "duplicate": _("👯 A duplicate of another idea")}
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for code, label in reasons.items():
         builder.row(InlineKeyboardButton(text=label, callback_data=cb.Report(id=card.idea.id, reason=code).pack()))
     builder.row(InlineKeyboardButton(text=_("⬅️ Back"),

@@ -11,12 +11,12 @@ from datetime import datetime
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.localized import localized
 from bot.domain.rules import Phase, campaign_phase
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
+from bot.ui.keyboard import Keyboard
 from bot.ui.text import shorten
 from storage.models import Campaign
 
@@ -68,7 +68,7 @@ def menu_button() -> InlineKeyboardButton:
 
 
 def main_menu_markup() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(text=_("💡 Ideas"), callback_data=cb.Menu(to=cb.MENU_CATEGORIES))
     builder.button(text=_("✍️ Propose an idea"), callback_data=cb.Menu(to=cb.MENU_PROPOSE))
     builder.button(text=_("🗂 My ideas"), callback_data=cb.Menu(to=cb.MENU_MY_IDEAS))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.search import SearchResult
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, idea_button, main_menu_markup, menu_button
 from bot.ui.text import escape
 
@@ -33,7 +33,7 @@ def search_results_screen(result: SearchResult, language: str) -> Screen:
     if result.total > len(result.ideas):
         lines.append(_("Showing the {count} most supported. Add words to narrow the search.")
                      .format(count=fmt_number(len(result.ideas))))
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for idea in result.ideas:
         builder.row(idea_button(idea, language, cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack()))
     builder.row(menu_button())

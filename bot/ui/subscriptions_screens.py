@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import subscriptions as subs
 from bot.i18n import fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.callbacks import SUB_CATEGORIES, SUB_CATEGORY, SUB_HOME, SUB_OPTION, NotifyToggle, Subs
+from bot.ui.keyboard import Keyboard
 from bot.ui.screens import Screen, menu_button, title_of
 from bot.ui.text import escape, shorten
 
@@ -43,7 +43,7 @@ def settings_screen(state: subs.Subscriptions, max_cards_per_day: int, quiet_hou
             count=fmt_number(max_cards_per_day), start=f"{quiet_hours[0]:02d}", end=f"{quiet_hours[1]:02d}"))
     if state.banned:
         lines += ["", _("Your account cannot take part in voting, so only turning things off is possible.")]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     labels = _option_labels()
     for option in (subs.DIGEST, subs.REMINDERS, subs.NEWS):
         on = state.is_on(option)
@@ -67,7 +67,7 @@ def categories_screen(choices: subs.CategoryChoices, language: str) -> Screen:
         _("Choose the categories whose new ideas you want to get as a card with a Support button."),
         ngettext("{count} category chosen.", "{count} categories chosen.", chosen).format(count=fmt_number(chosen)),
     ]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for category, on in choices.categories:
         title = shorten(title_of(category, language), 48)
         builder.row(InlineKeyboardButton(
