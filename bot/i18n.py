@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -115,21 +116,39 @@ def current_language() -> str:
     return get_i18n().current_locale
 
 
+# Babel parses the locale's patterns on every call (tens of microseconds); a card shows a count and the campaign's
+# dates on every press, and those repeat: the results are kept (they depend only on the arguments).
+@lru_cache(maxsize=8192)
+def _decimal(value: int, language: str) -> str:
+    return format_decimal(value, locale=language)
+
+
+@lru_cache(maxsize=1024)
+def _long_date(moment: datetime, tz: ZoneInfo, language: str) -> str:
+    return format_date(moment.astimezone(tz), format="long", locale=language)
+
+
+@lru_cache(maxsize=1024)
+def _time(moment: datetime, tz: ZoneInfo, language: str) -> str:
+    return format_datetime(moment.astimezone(tz), "HH:mm", locale=language)
+
+
 def fmt_number(value: int) -> str:
-    return format_decimal(value, locale=current_language())
+    return _decimal(value, current_language())
 
 
 def fmt_date(moment: datetime, tz: ZoneInfo | None = None) -> str:
-    return format_date(moment.astimezone(tz or display_timezone()), format="long", locale=current_language())
+    return _long_date(moment, tz or display_timezone(), current_language())
 
 
 def fmt_datetime(moment: datetime, tz: ZoneInfo | None = None) -> str:
     """A long date with the time; at midnight the date alone ("līdz plkst. 00:00" and "в 00:00" read oddly)."""
-    local = moment.astimezone(tz or display_timezone())
-    date = format_date(local, format="long", locale=current_language())
+    zone, language = tz or display_timezone(), current_language()
+    local = moment.astimezone(zone)
+    date = _long_date(moment, zone, language)
     if (local.hour, local.minute) == (0, 0):
         return date
-    return _("{date}, {time}").format(date=date, time=format_datetime(local, "HH:mm", locale=current_language()))
+    return _("{date}, {time}").format(date=date, time=_time(moment, zone, language))
 
 
 def fmt_date_range(start: datetime, end: datetime, tz: ZoneInfo | None = None) -> str:

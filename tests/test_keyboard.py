@@ -1,5 +1,6 @@
 """bot/ui/keyboard.py makes the same markups as aiogram's InlineKeyboardBuilder, without copying the buttons."""
 
+import pytest
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -23,3 +24,15 @@ def test_rows_buttons_and_adjust_give_the_builders_markup():
 def test_the_markup_holds_the_buttons_themselves():
     button = InlineKeyboardButton(text="👍", callback_data="i:s:1")
     assert Keyboard().row(button).as_markup().inline_keyboard[0][0] is button
+
+
+def test_button_data_packed_without_pydantic_is_what_aiogram_packs():
+    for kind, values in ((cb.IdeaAction, {"act": cb.ACT_SUPPORT, "id": 123456, "part": 2, "sort": "new", "page": 3}),
+                         (cb.IdeaAction, {"act": cb.ACT_OPEN, "id": 7}),
+                         (cb.IdeaList, {"cat": 4, "sort": "rnd"}),
+                         (cb.Menu, {"to": cb.MENU_MAIN})):
+        assert cb.pack(kind, **values) == kind(**values).pack()
+        assert kind.unpack(cb.pack(kind, **values)) == kind(**values)
+    for wrong in ({"act": "s"}, {"act": "s:x", "id": 1}, {"act": "s", "id": 1, "colour": 2}):
+        with pytest.raises(ValueError):
+            cb.pack(cb.IdeaAction, **wrong)

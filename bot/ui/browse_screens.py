@@ -47,7 +47,7 @@ def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]]
     builder = Keyboard()
     for category, count in categories:
         label = f"{shorten(title_of(category, language), 48)} · {fmt_number(count)}"
-        builder.row(InlineKeyboardButton(text=label, callback_data=cb.IdeaList(cat=category.id).pack()))
+        builder.row(InlineKeyboardButton(text=label, callback_data=cb.pack(cb.IdeaList, cat=category.id)))
     if not categories:
         lines.append(_("There are no ideas yet."))
     builder.row(menu_button())
@@ -74,19 +74,19 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
         lines += ["", _("There are no ideas in this category yet.")]
     builder = Keyboard()
     for idea in page.ideas:
-        data = cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
-        builder.row(idea_button(idea, language, data.pack()))
+        data = cb.pack(cb.IdeaAction, act=cb.ACT_OPEN, id=idea.id, sort=page.sort, page=page.page)
+        builder.row(idea_button(idea, language, data))
     pager = pager_row(page.page, page.pages, _("◀️ Previous"), _("Next ▶️"),
-                      lambda number: cb.IdeaList(cat=page.category.id, sort=page.sort, page=number).pack())
+                      lambda number: cb.pack(cb.IdeaList, cat=page.category.id, sort=page.sort, page=number))
     if pager:
         builder.row(*pager)
     builder.row(*[
         InlineKeyboardButton(text=("• " if sort == page.sort else "") + f"{SORT_LABELS[sort]} {names[sort]}",
-                             callback_data=cb.IdeaList(cat=page.category.id, sort=sort).pack())
+                             callback_data=cb.pack(cb.IdeaList, cat=page.category.id, sort=sort))
         for sort in SORTS
     ])
     builder.row(
-        InlineKeyboardButton(text=_("⬅️ Categories"), callback_data=cb.Menu(to=cb.MENU_CATEGORIES).pack()),
+        InlineKeyboardButton(text=_("⬅️ Categories"), callback_data=cb.pack(cb.Menu, to=cb.MENU_CATEGORIES)),
         menu_button(),
     )
     return Screen("\n".join(lines), builder.as_markup())
@@ -176,7 +176,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
             break
 
     def action(act: str, part_number: int = part) -> str:
-        return cb.IdeaAction(act=act, id=idea.id, part=part_number, sort=sort, page=page).pack()
+        return cb.pack(cb.IdeaAction, act=act, id=idea.id, part=part_number, sort=sort, page=page)
 
     builder = Keyboard()
     if card.support_refusal is not None:
@@ -198,7 +198,7 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
                 InlineKeyboardButton(text=_("⚠️ Report"), callback_data=action(cb.ACT_REPORT)))
     builder.row(
         InlineKeyboardButton(text=_("⬅️ Back to the list"),
-                             callback_data=cb.IdeaList(cat=card.category.id, sort=sort, page=page).pack()),
+                             callback_data=cb.pack(cb.IdeaList, cat=card.category.id, sort=sort, page=page)),
         menu_button(),
     )
     return Screen(text, builder.as_markup())

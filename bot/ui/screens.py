@@ -64,7 +64,7 @@ def ideas_count_text(count: int) -> str:
 
 
 def menu_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.Menu(to=cb.MENU_MAIN).pack())
+    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.pack(cb.Menu, to=cb.MENU_MAIN))
 
 
 def main_menu_markup() -> InlineKeyboardMarkup:
