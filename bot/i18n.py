@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_datetime, format_interval, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -117,6 +118,16 @@ def current_language() -> str:
 
 def fmt_number(value: int) -> str:
     return format_decimal(value, locale=current_language())
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """At most one decimal: "12,5" in lv and ru, "12.5" in en."""
+    return format_decimal(value, format="#,##0.#", locale=current_language())
+
+
+def fmt_duration(seconds: int) -> str:
+    """Babel's rounded duration in the reader's language: "2 minūtes", "1 час", "45 seconds"."""
+    return format_timedelta(timedelta(seconds=seconds), locale=current_language())
 
 
 def fmt_date(moment: datetime, tz: ZoneInfo | None = None) -> str:
