@@ -76,7 +76,7 @@ async def test_two_senders_with_paid_broadcasts_keep_the_paid_rate_overall_and_t
             await outbox.enqueue(session, chat, f"notification {n} for {chat}", kind="notification")
         await session.commit()
     # Each sender alone could reach these limits; the fake answers 429 to anything above them.
-    fake_telegram.enable_rate_limits(per_chat_per_second=1, global_per_second=RATE + 2, paid_per_second=PAID_RATE + 4)
+    fake_telegram.enable_rate_limits(per_chat_per_second=1, global_per_second=RATE + 2, paid_per_second=PAID_RATE + 6)
     bots = [make_bot(fake_telegram.base_url) for _ in range(2)]
     senders = [Sender(bot, sessions, rate_per_second=RATE, bucket=create_bucket(RATE, redis_url), paid_rate=PAID_RATE,
                       paid_bucket=create_bucket(PAID_RATE, redis_url, PAID_KEY), idle_poll=0.05, max_in_flight=16)
@@ -101,9 +101,12 @@ async def test_two_senders_with_paid_broadcasts_keep_the_paid_rate_overall_and_t
     assert sorted(call.params["text"] for call in paid) == sorted(
         f"digest {n} for {chat}" for n in range(2) for chat in digest_chats)
     assert len(free) == 40 and all(call.params["text"].startswith("notification") for call in free)
-    # The rate plus the bucket's burst (a tenth of a second's worth), counted as the requests arrive.
-    assert busiest_second(sorted(call.at for call in calls)) <= PAID_RATE + 3
-    assert busiest_second(sorted(call.at for call in free)) <= RATE + 1
+    # On average (a loaded machine only spreads the requests out): all of them within the paid rate, those without
+    # the flag within the free rate, after a first burst of a tenth of a second's worth (and one more message for
+    # the requests' own jitter). Two separate budgets would send these 120 in about 4 s, not in at least 4.6 s.
+    for sent, rate in ((calls, PAID_RATE), (free, RATE)):
+        times = sorted(call.at for call in sent)
+        assert times[-1] - times[0] >= (len(times) - 2 - rate / 10) / rate
     for chat in digest_chats + personal_chats:
         chat_times = sorted(call.at for call in calls if call.chat_id == chat)
         assert all(later - earlier >= 0.99 for earlier, later in itertools.pairwise(chat_times))
