@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(30.0, gt=0)
     # Updates handled at once by long polling; more wait in Telegram's queue (not in memory).
     max_concurrent_updates: int = Field(16, ge=1)
+    # Web workers on Redis: seconds a dead worker's hold on a resident lasts (bot/isolation.py).
+    resident_lock_seconds: float = Field(10.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
