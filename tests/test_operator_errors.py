@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_TOKEN
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_TOKEN, starts_processes
+
+pytestmark = starts_processes  # every test starts `python -m bot`
 
 SETTINGS = ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "TELEGRAM_API_URL", "LOG_LEVEL", "WEBHOOK_URL", "WEBHOOK_SECRET",
             "PAID_BROADCAST_RATE")

@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Idea, IdeaStatus, Vote
-from tests.conftest import TEST_TOKEN, load_example
+from tests.conftest import TEST_TOKEN, load_example, starts_processes
 from tests.fake_telegram import Resident
 from tests.i18n_helpers import t
+
+pytestmark = starts_processes  # two web workers import aiogram and migrate on a possibly loaded machine
 
 SECRET = "workers-Secret_1"
 RESIDENTS = 24
