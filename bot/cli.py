@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
@@ -50,23 +51,24 @@ async def print_stats(settings: Settings, *, as_json: bool) -> None:
 
 async def print_integrity(settings: Settings, *, slug: str | None, as_json: bool) -> None:
     """The integrity report of a campaign (the current one by default), as text in English or as JSON."""
-    from bot.app import utc_now
     from bot.domain.integrity import build_report, campaign_for_report
-    from bot.i18n import create_i18n
-    from bot.ui.integrity_screens import report_text
 
+    now = datetime.now(UTC)
     engine, sessions = await open_database(settings.database_url, settings.pool, settings.caches)
     try:
         async with sessions() as session:
-            campaign = await campaign_for_report(session, slug, utc_now())
+            campaign = await campaign_for_report(session, slug, now)
             if campaign is None:
                 raise SystemExit(f"error: no campaign {slug!r}" if slug else "error: there is no campaign yet")
-            report = await build_report(session, campaign, utc_now())
+            report = await build_report(session, campaign, now)
     finally:
         await engine.dispose()
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, sort_keys=True))
         return
+    from bot.i18n import create_i18n  # imports aiogram (seconds): only the text needs the translations
+    from bot.ui.integrity_screens import report_text
+
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("en"):
         print(html.unescape(re.sub(r"<[^>]+>", "", report_text(report, per_signal=TOP_FOR_OPERATORS))))

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.domain import groups, results
-from bot.i18n import create_i18n
-from bot.ui.results_screens import render_report
 from storage.db import open_database
 
 
@@ -75,6 +73,9 @@ def export_results(settings: Settings, slug: str, file_format: str, out_dir: Pat
 
 def report(settings: Settings, slug: str, out: Path, languages: list[str]) -> None:
     """The HTML page in each language: exactly `out` for one language, else `out` with .lv/.ru/.en added."""
+    from bot.i18n import create_i18n  # imports aiogram (seconds): only the report needs the translations
+    from bot.ui.results_screens import render_report
+
     data = asyncio.run(_load(settings, slug, lambda session, campaign: results.report_data(
         session, campaign, settings.tz, datetime.now(UTC))))
     i18n = create_i18n()

@@ -7,9 +7,10 @@ from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.broadcast_cost import MAX_PAID_RATE, TELEGRAM_FREE_RATE
 from storage.cache import CacheConfig
 from storage.db import PoolSize
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     mass_broadcast_cooldown_hours: float = Field(24, ge=0)
     # Delivery of notifications, digests and broadcasts (see bot/delivery.py): under Telegram's ~30/s.
     send_rate_per_second: float = Field(25.0, gt=0)
+    # Paid broadcasts (Telegram's allow_paid_broadcast, 0.1 Star a message above the free 30/s): results, digests
+    # and moderators' broadcasts go out at this many messages a second. 0: off, everything at the free pace.
+    paid_broadcast_rate: int = Field(0, ge=0)
     # Schedules, in TIMEZONE: the weekly digest's day (0 = Monday) and hour; reminders N days before the close.
     digest_weekday: int = Field(0, ge=0, le=6)
     digest_hour: int = Field(10, ge=0, le=23)
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
     resident_cache_size: int = Field(50_000, ge=0)
     card_cache_size: int = Field(2_000, ge=0)
     cache_ttl_seconds: float = Field(60.0, gt=0)
+    # Web workers on Redis: seconds a dead worker's hold on a resident lasts (bot/isolation.py).
+    resident_lock_seconds: float = Field(10.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -136,6 +142,15 @@ class Settings(BaseSettings):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"unknown level {value!r}: use one of {', '.join(LOG_LEVELS)}")
         return value.upper()
+
+    @field_validator("paid_broadcast_rate")
+    @classmethod
+    def _paid_rate_above_free(cls, value: int, info: ValidationInfo) -> int:
+        free = max(TELEGRAM_FREE_RATE, info.data.get("send_rate_per_second") or 0)
+        if value and not free < value <= MAX_PAID_RATE:
+            raise ValueError(f"must be 0 (off) or above the free rate of {free:g} and at most {MAX_PAID_RATE} "
+                             "messages a second (Telegram's limit for paid broadcasts)")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -6,9 +6,17 @@ to the previous request. A 429 pauses the whole sender for `retry_after`, since 
 With REDIS_URL the bucket is in Redis (bot/pacing.py), so every sender process together stays under the rate;
 the per-chat spacing is kept in the outbox itself, across processes.
 
+Paid broadcasts (PAID_BROADCAST_RATE, Telegram's allow_paid_broadcast): results, digests and moderators'
+broadcasts (storage.outbox.PAID_KINDS) go out with the flag, faster; everything else keeps the free pace. The
+rule is combined, not two separate budgets: a second bucket at the paid rate is EVERY message's budget, and a
+message sent without the flag takes a token from the free bucket too. So all senders together stay under the
+paid rate (with separate budgets the total could reach the paid plus the free rate, above Telegram's 1,000/s),
+messages without the flag stay under SEND_RATE_PER_SECOND, and a paid broadcast gets what personal messages and
+moderators' posts leave (they are claimed first). Both buckets are in Redis with REDIS_URL.
+
 Exactly once: rows are claimed (marked `sending`) right before their request, only as many as go out at
-once, so a kill -9 can leave at most `max_in_flight` rows ambiguous; those are never sent again (see the
-docstring of storage/outbox.py).
+once, so a kill -9 can leave at most `max_in_flight` rows ambiguous (more with paid broadcasts, which need more
+requests at once); those are never sent again (see the docstring of storage/outbox.py).
 
 The bot token never reaches a log line or `last_error`: error texts go through `redact_secrets`."""
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from enum import StrEnum
@@ -37,7 +46,7 @@ from aiogram.types import FSInputFile, InlineKeyboardMarkup
 
 from bot import metrics
 from bot.config import Settings
-from bot.pacing import TokenBucket, create_bucket
+from bot.pacing import PAID_KEY, TokenBucket, create_bucket
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
@@ -77,6 +86,8 @@ class Sender:
         request_timeout: int = 30,
         idle_poll: float = 0.5,
         bucket: TokenBucket | None = None,  # shared by several senders (bot/pacing.py), else this sender's own
+        paid_rate: int = 0,  # PAID_BROADCAST_RATE; 0: no paid broadcasts
+        paid_bucket: TokenBucket | None = None,  # every message's budget when paid_rate is set (see above)
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -87,6 +98,9 @@ class Sender:
         self.idle_poll = idle_poll
         # A burst of a tenth of a second's worth: under Telegram's limit in any one-second window.
         self._bucket = bucket or TokenBucket(rate_per_second, capacity=max(1.0, rate_per_second / 10))
+        self.paid_rate = paid_rate
+        self._paid_bucket = (paid_bucket or TokenBucket(paid_rate, capacity=max(1.0, paid_rate / 10))
+                             if paid_rate else None)
         self._chats_in_flight: set[int] = set()
         self._chat_ready_at: dict[int, float] = {}  # chat -> monotonic time it may get the next message
         self._paused_until = 0.0  # monotonic; after a 429
@@ -147,6 +161,10 @@ class Sender:
         free_slots = self.max_in_flight - len(self._chats_in_flight)
         if free_slots <= 0:
             return []
+        if self._paid_bucket is not None:
+            claimed = await self._claim_paid_and_free(free_slots)
+            self._chats_in_flight.update(message.chat_id for message in claimed)
+            return claimed
         await self._bucket.wait_ready()
         if self._paused():  # a 429 arrived while we waited for the token
             return []
@@ -159,6 +177,25 @@ class Sender:
         await self._bucket.give_back(tokens - len(claimed))
         self._chats_in_flight.update(message.chat_id for message in claimed)
         return claimed
+
+    async def _claim_paid_and_free(self, free_slots: int) -> list[OutboxMessage]:
+        """With paid broadcasts: tokens of the paid bucket for every row, of the free bucket too for rows sent
+        without the flag, claimed first (see the module docstring)."""
+        await self._paid_bucket.wait_ready()
+        if self._paused():
+            return []
+        tokens = await self._paid_bucket.take_up_to(free_slots)
+        free_tokens = await self._bucket.take_up_to(tokens)
+        paced = self._chats_being_paced()
+        async with self.sessions() as session:
+            free = await outbox.claim_due(session, free_tokens, chat_interval=self.chat_interval,
+                                          exclude_chats=paced, paid=False)
+            paid = await outbox.claim_due(session, tokens - len(free), chat_interval=self.chat_interval,
+                                          exclude_chats=paced | {message.chat_id for message in free}, paid=True)
+            await session.commit()
+        await self._bucket.give_back(free_tokens - len(free))
+        await self._paid_bucket.give_back(tokens - len(free) - len(paid))
+        return free + paid
 
     def _chats_being_paced(self) -> set[int]:
         now = time.monotonic()
@@ -174,6 +211,10 @@ class Sender:
                     return False
         next_ready = min(self._chat_ready_at.values(), default=time.monotonic() + self.idle_poll)
         timeout = min(max(next_ready - time.monotonic(), 0.01), self.idle_poll)
+        if self._paid_bucket is not None:  # a message without the flag may be waiting for the free bucket
+            free_wait = await self._bucket.seconds_until_ready()
+            if free_wait > 0:
+                timeout = min(timeout, free_wait)
         self._request_done.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._request_done.wait(), timeout)
@@ -231,12 +272,18 @@ class Sender:
                 raise FileNotFoundError(f"photo {message.photo_path} not found")
             await self.bot.send_photo(
                 message.chat_id, FSInputFile(message.photo_path), caption=message.text or None,
-                reply_markup=markup, request_timeout=self.request_timeout,
+                reply_markup=markup, allow_paid_broadcast=self._paid_flag(message),
+                request_timeout=self.request_timeout,
             )
         else:
             await self.bot.send_message(
-                message.chat_id, message.text, reply_markup=markup, request_timeout=self.request_timeout
+                message.chat_id, message.text, reply_markup=markup, allow_paid_broadcast=self._paid_flag(message),
+                request_timeout=self.request_timeout,
             )
+
+    def _paid_flag(self, message: OutboxMessage) -> bool | None:
+        """True for a paid broadcast; None (the parameter left out) for everything else."""
+        return True if self.paid_rate and outbox.is_paid_kind(message.kind) else None
 
     async def _flood_control(self, message: OutboxMessage, error: TelegramRetryAfter) -> Outcome:
         log.warning("Telegram flood control: the sender pauses for %s s", error.retry_after)
@@ -275,8 +322,14 @@ class Sender:
 def start_sender(bot: Bot, sessions: SessionFactory, settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Start delivering in the background; stop it with `stop_sender(task, stop)`."""
     stop = asyncio.Event()
+    paid_rate = settings.paid_broadcast_rate
+    options = {}
+    if paid_rate:
+        # Requests at once for the paid rate at ~0.3 s a request, within aiohttp's 100 connections per session.
+        options = {"paid_rate": paid_rate, "paid_bucket": create_bucket(paid_rate, settings.redis_url, PAID_KEY),
+                   "max_in_flight": min(100, max(8, math.ceil(paid_rate * 0.3)))}
     sender = Sender(bot, sessions, rate_per_second=settings.send_rate_per_second,
-                    bucket=create_bucket(settings.send_rate_per_second, settings.redis_url))
+                    bucket=create_bucket(settings.send_rate_per_second, settings.redis_url), **options)
     return asyncio.create_task(sender.run_forever(stop), name="outbox-sender"), stop
 
 

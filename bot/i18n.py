@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_datetime, format_interval, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -135,6 +136,16 @@ def _time(moment: datetime, tz: ZoneInfo, language: str) -> str:
 
 def fmt_number(value: int) -> str:
     return _decimal(value, current_language())
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """At most one decimal: "12,5" in lv and ru, "12.5" in en."""
+    return format_decimal(value, format="#,##0.#", locale=current_language())
+
+
+def fmt_duration(seconds: int) -> str:
+    """Babel's rounded duration in the reader's language: "2 minūtes", "1 час", "45 seconds"."""
+    return format_timedelta(timedelta(seconds=seconds), locale=current_language())
 
 
 def fmt_date(moment: datetime, tz: ZoneInfo | None = None) -> str:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+FREE_KEY = "manabalss:outbox-pace"
+PAID_KEY = "manabalss:outbox-pace-paid"  # every message's budget when paid broadcasts are on (bot/delivery.py)
+
+
 # KEYS[1]: the bucket; ARGV: rate per second, capacity, tokens wanted (negative: given back, 0: just look).
 # Returns the tokens taken and the tokens left. Redis's own clock, so the hosts' clocks do not matter.
 _STEP = """
@@ -50,6 +54,11 @@ class TokenBucket:
             await asyncio.sleep((1 - self._tokens) / self.rate)
             self._refill()
 
+    async def seconds_until_ready(self) -> float:
+        """How long until a token is there (0 when one is)."""
+        self._refill()
+        return max(0.0, (1 - self._tokens) / self.rate)
+
     async def take_up_to(self, most: int) -> int:
         self._refill()
         taken = max(0, min(most, int(self._tokens)))
@@ -63,7 +72,7 @@ class TokenBucket:
 class RedisTokenBucket:
     """At most `rate` takes a second on average over all processes, and a burst of at most `capacity`."""
 
-    def __init__(self, redis, rate: float, capacity: float, key: str = "manabalss:outbox-pace") -> None:
+    def __init__(self, redis, rate: float, capacity: float, key: str = FREE_KEY) -> None:
         self.rate = rate
         self.capacity = capacity
         self.key = key
@@ -81,6 +90,10 @@ class RedisTokenBucket:
                 return
             await asyncio.sleep((1 - tokens) / self.rate)
 
+    async def seconds_until_ready(self) -> float:
+        _taken, tokens = await self._run(0)
+        return max(0.0, (1 - tokens) / self.rate)
+
     async def take_up_to(self, most: int) -> int:
         return (await self._run(most))[0] if most > 0 else 0
 
@@ -89,10 +102,10 @@ class RedisTokenBucket:
             await self._run(-count)
 
 
-def create_bucket(rate: float, redis_url: str | None) -> TokenBucket | RedisTokenBucket:
+def create_bucket(rate: float, redis_url: str | None, key: str = FREE_KEY) -> TokenBucket | RedisTokenBucket:
     capacity = max(1.0, rate / 10)  # a tenth of a second's worth: under the limit in any one-second window
     if not redis_url:
         return TokenBucket(rate, capacity)
     from redis.asyncio import Redis
 
-    return RedisTokenBucket(Redis.from_url(redis_url), rate, capacity)
+    return RedisTokenBucket(Redis.from_url(redis_url), rate, capacity, key)

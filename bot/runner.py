@@ -46,12 +46,14 @@ def create_fsm_storage(settings: Settings, sessions: SessionFactory) -> BaseStor
     return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
 
 
-def create_event_isolation(storage: BaseStorage) -> BaseEventIsolation:
+def create_event_isolation(storage: BaseStorage, lock_seconds: float) -> BaseEventIsolation:
     """One resident's updates one at a time: across processes through Redis, else within this process."""
-    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from bot.isolation import RenewedRedisEventIsolation
 
     if isinstance(storage, RedisStorage):
-        return RedisEventIsolation(redis=storage.redis)
+        return RenewedRedisEventIsolation(storage.redis, seconds=lock_seconds)
     return SimpleEventIsolation()
 
 

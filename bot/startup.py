@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
-from aiogram.types import User
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.config import Settings
 from storage.db import async_url
+
+if TYPE_CHECKING:  # aiogram takes seconds to import: operator commands (stats, import, migrate) do without it
+    from aiogram import Bot
+    from aiogram.types import User
 
 log = logging.getLogger("bot")
 TELEGRAM_TIMEOUT = 30.0  # seconds for the first request to the Bot API
@@ -39,6 +41,8 @@ def log_targets(settings: Settings, command: str) -> None:
 
 async def check_telegram(bot: Bot, settings: Settings) -> User:
     """Who the bot is; one line and exit when Telegram refuses the token or cannot be reached."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+
     try:
         return await asyncio.wait_for(bot.me(), TELEGRAM_TIMEOUT)
     except TelegramUnauthorizedError:

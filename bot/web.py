@@ -76,7 +76,7 @@ def create_webhook_dispatcher(settings: Settings, sessions: SessionFactory, i18n
     """The bot's dispatcher, with each update's effects once (bot/once.py) and one resident's updates handled
     one at a time."""
     dp = create_dispatcher(settings, sessions, i18n, clock=clock, fsm_storage=OnceStorage(storage),
-                           events_isolation=create_event_isolation(storage))
+                           events_isolation=create_event_isolation(storage, settings.resident_lock_seconds))
     dp.update.outer_middleware(UpdateOnceMiddleware())  # after the resident's: see bot/once.py
     return dp
 

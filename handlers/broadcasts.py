@@ -174,7 +174,7 @@ async def text_typed(message: Message, session: AsyncSession, user: User, settin
     nonce = uuid.uuid4().hex
     await FLOW.enter(state, BroadcastForm.preview, clock, bc_text=checked.text, bc_nonce=nonce)
     await show(message, bs.preview_message(checked.text))
-    await show(message, bs.confirm_screen(audience, check.recipients, nonce))
+    await show(message, bs.confirm_screen(audience, check.recipients, nonce, check.estimate))
 
 
 async def not_text(message: Message) -> None:
@@ -214,14 +214,14 @@ async def send_button(query: CallbackQuery, callback_data: BroadcastStep, sessio
     if result.outcome is bc.Outcome.AWAITING_APPROVAL:
         await FLOW.leave(state)
         notice = bs.awaiting_approval_notice(result.view.broadcast.id)
-        await show(query, bs.progress_screen(result.view, settings.send_rate_per_second, notice),
+        await show(query, bs.progress_screen(result.view, bc.delivery_rate(settings), notice),
                    alert=alert(notice))
         return
     if result.outcome is bc.Outcome.DONE or (result.outcome is bc.Outcome.ALREADY and result.view is not None):
         await FLOW.leave(state)
         notice = bs.started_notice(result.recipients) if result.outcome is bc.Outcome.DONE else \
             bs.already_sent_notice()
-        await show(query, bs.progress_screen(result.view, settings.send_rate_per_second, notice),
+        await show(query, bs.progress_screen(result.view, bc.delivery_rate(settings), notice),
                    alert=alert(notice))
         return
     refusal = bs.sent_refusal(result)
@@ -297,7 +297,7 @@ async def progress_button(query: CallbackQuery, callback_data: BroadcastButton, 
         notice = bs.paused_notice(result.changed) if result.changed else bs.nothing_to_pause()
     elif act == cb.PROGRESS_RESUME:
         notice = bs.resumed_notice(result.changed) if result.changed else bs.nothing_to_resume()
-    await show(query, bs.progress_screen(result.view, settings.send_rate_per_second),
+    await show(query, bs.progress_screen(result.view, bc.delivery_rate(settings)),
                alert=alert(notice) if notice else None)
 
 
@@ -306,7 +306,7 @@ async def broadcasts_command(message: Message, session: AsyncSession, user: User
     if views is None:
         await not_for_you(message)
         return
-    await show(message, bs.recent_screen(views, settings.send_rate_per_second))
+    await show(message, bs.recent_screen(views, bc.delivery_rate(settings)))
 
 
 # ------------------------------------------------------------------ /digest preview

@@ -49,6 +49,9 @@ BLOCKED, FAILED, PAUSED = OutboxStatus.BLOCKED.value, OutboxStatus.FAILED.value,
 # a new proposal's post to the moderators never waits for a whole broadcast.
 MASS_KINDS = frozenset({"digest", "news", "new_idea", "reminder", "results", "broadcast"})
 MASS = 1
+# Of those, the ones that go as paid broadcasts when PAID_BROADCAST_RATE is set (bot/delivery.py): results,
+# digests and moderators' broadcasts. New-idea cards, plan news and reminders keep the free pace.
+PAID_KINDS = frozenset({"digest", "results", "broadcast"})
 
 MAX_ERROR_LENGTH = 500
 # Rows a multi-row INSERT writes at once: SQLite allows 32,766 bound values in one statement.
@@ -91,6 +94,10 @@ async def enqueue(
 
 def priority_of(kind: str) -> int:
     return MASS if kind in MASS_KINDS else 0
+
+
+def is_paid_kind(kind: str) -> bool:
+    return kind in PAID_KINDS
 
 
 def redact_secrets(text: str) -> str:
@@ -168,17 +175,23 @@ async def claim_due(
     now: datetime | None = None,
     chat_interval: float = 1.0,
     exclude_chats: Iterable[int] = (),
+    paid: bool | None = None,
 ) -> list[OutboxMessage]:
     """Mark up to `limit` due rows `sending` (one per chat) and return them; commit before sending.
 
     Personal messages before mass messages, then oldest due first (by priority, not_before, id: the order of
     the `ix_outbox_due` index, so the query stops after `limit` rows instead of sorting every due row); within
     a chat, always in id order.
-    `exclude_chats`: chats the caller is still pacing (a request in flight, or one just answered)."""
+    `exclude_chats`: chats the caller is still pacing (a request in flight, or one just answered).
+    `paid`: only rows of PAID_KINDS (True), only the others (False), or any (None)."""
     if limit <= 0:
         return []
     now = now or utcnow()
-    candidates = select(_outbox.c.id).where(*_claimable(now, chat_interval, exclude_chats))
+    conditions = _claimable(now, chat_interval, exclude_chats)
+    if paid is not None:
+        in_paid_kinds = _outbox.c.kind.in_(sorted(PAID_KINDS))
+        conditions.append(in_paid_kinds if paid else ~in_paid_kinds)
+    candidates = select(_outbox.c.id).where(*conditions)
     candidates = candidates.order_by(_outbox.c.priority, _outbox.c.not_before, _outbox.c.id).limit(limit)
     if session.bind.dialect.name == "postgresql":
         # Rows another sender is claiming right now are skipped, not waited for (nor claimed twice).

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import starts_processes
 from tests.i18n_helpers import t
+
+pytestmark = starts_processes  # the terminal chat is a process: it imports the bot and walks a dozen screens
 
 PROMPT = "\n> "
 PROJECT = Path(__file__).resolve().parent.parent
@@ -45,7 +48,6 @@ WALKS = {
 }
 
 
-@pytest.mark.timeout(300)  # the chat process imports the bot and walks a dozen screens
 @pytest.mark.parametrize("language", ["lv", "ru"])
 async def test_the_terminal_chat_walks_through_the_plan_and_a_working_group(tmp_path: Path, language: str):
     commitment, group, why = WALKS[language]

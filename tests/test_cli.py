@@ -55,6 +55,21 @@ def test_import_then_reimport_then_stats(tmp_path):
     assert "campaigns:   1" in human.stdout
 
 
+def test_operator_commands_start_without_importing_aiogram(tmp_path):
+    """aiogram takes seconds of CPU to import: the commands that never talk to Telegram (the Procfile's release
+    phase runs `migrate`) do without it."""
+    script = ("import sys\nfrom bot.__main__ import main\n"
+              "for argv in (['migrate'], ['stats', '--json'], ['integrity', '--json'], ['export-group', '1'],\n"
+              "             ['export', '--campaign', 'x', '--out', 'out']):\n"
+              "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+              "print('aiogram imported:', 'aiogram' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment(tmp_path),
+                            capture_output=True, text=True, timeout=PROCESS_START_BOUND)
+    assert result.returncode == 0, result.stderr
+    assert "database is up to date" in result.stdout and '"campaigns": 0' in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "aiogram imported: False"
+
+
 def test_malformed_campaign_file_names_the_field_and_changes_nothing(tmp_path):
     run(tmp_path, "import", str(EXAMPLE))
     broken = tmp_path / "broken.yaml"

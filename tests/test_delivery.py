@@ -280,6 +280,23 @@ async def test_start_sender_delivers_until_stopped(sqlite_sessions, fake_telegra
     assert {row.status for row in await rows(sqlite_sessions)} == {"sent"}
 
 
+async def test_with_paid_broadcast_rate_digests_go_paid_and_notifications_do_not(sqlite_sessions, fake_telegram, bot):
+    await add_residents(sqlite_sessions, fake_telegram, [1311, 1312])
+    settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake_telegram.base_url, paid_broadcast_rate=100)
+    task, stop = start_sender(bot, sqlite_sessions, settings)
+    try:
+        await enqueue_all(sqlite_sessions, [(1311, "the weekly digest")])  # kind "digest"
+        async with sqlite_sessions() as session:
+            await outbox.enqueue(session, 1312, "your idea was published", kind="notification")
+            await session.commit()
+        await eventually(lambda: len(delivered_texts(fake_telegram)) == 2, what="both messages delivered")
+    finally:
+        await stop_sender(task, stop)
+    calls = fake_telegram.calls("sendMessage")
+    flags = {call.params["text"]: call.params.get("allow_paid_broadcast") for call in calls}
+    assert flags == {"the weekly digest": True, "your idea was published": None}
+
+
 # ---------------------------------------------------------------- batches, dedupe
 
 

@@ -295,3 +295,50 @@ async def test_a_forgotten_draft_expires(bc_app):
     bc_app.clock.now += timedelta(hours=1)
     late = await admin.send("Novēlots teksts")
     assert "expired" in late.text and await rows(bc_app, Broadcast) == []
+
+
+async def test_with_paid_broadcasts_the_broadcast_goes_paid_after_personal_and_moderators_messages(
+        fake_telegram, sqlite_sessions, clock):
+    """PAID_BROADCAST_RATE set: the confirmation shows both times and the Stars; the broadcast's messages carry
+    allow_paid_broadcast, a resident's notification and a moderators' post queued after it do not, and go first."""
+    await load_example(sqlite_sessions)
+    app = App(fake_telegram, sqlite_sessions, clock, admin_ids=frozenset({ADMIN}), rate_limit_per_minute=10_000,
+              default_language="en", paid_broadcast_rate=200)
+    try:
+        latvians = [await resident(app, "lv") for _ in range(5)]
+        notified, moderators_chat = await resident(app, "ru"), await resident(app, "ru")
+        admin = app.resident("en", user_id=ADMIN)
+        await admin.send("/broadcast")
+        await admin.press("🗣 Latviešu")
+        confirm = (await admin.send("Rīt tikšanās")).sent[-1]
+        assert "5 recipients" in confirm.text
+        assert "⏱ At the free pace of 25 messages a second it would take about 1 second." in confirm.text
+        assert ("💫 Paid broadcasting is on: 200 messages a second, about 1 second, at no cost (it stays within "
+                "Telegram's free 30 a second).") in confirm.text
+        await admin.press(en("✅ Confirm and send"))
+        async with app.sessions() as session:  # queued after the broadcast, to residents outside its audience
+            await outbox_store.enqueue(session, notified.user_id, "Your idea was published", kind="notification")
+            await outbox_store.enqueue(session, moderators_chat.user_id, "A new proposal", kind="moderation")
+            await session.commit()
+
+        # One request at a time, so the order of the requests is the order of the claims.
+        sender = Sender(app.bot, app.sessions, rate_per_second=50.0, paid_rate=200, max_in_flight=1,
+                        chat_interval=0.05, idle_poll=0.05)
+
+        async def nothing_due() -> bool:
+            await sender.run_once()
+            async with app.sessions() as session:
+                return not await outbox_store.has_due(session)
+
+        await eventually(nothing_due, what="everything due delivered")
+    finally:
+        await app.close()
+    outgoing = [call for call in fake_telegram.calls("sendMessage") if call.ok and call.chat_id != ADMIN  # preview
+                and call.params["text"] in ("Rīt tikšanās", "Your idea was published", "A new proposal")]
+    assert [call.params["text"] for call in outgoing[:2]] == ["Your idea was published", "A new proposal"]
+    broadcast = outgoing[2:]
+    assert sorted(call.chat_id for call in broadcast) == sorted(person.user_id for person in latvians)
+    assert all(call.params.get("allow_paid_broadcast") is True for call in broadcast)
+    assert not any("allow_paid_broadcast" in call.params for call in outgoing[:2])
+    assert all(message.paid_broadcast for person in latvians for message in fake_telegram.messages(person.user_id)
+               if message.text == "Rīt tikšanās")

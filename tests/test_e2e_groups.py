@@ -20,7 +20,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.ui import callbacks as cb
 from storage.models import AuditEntry, GroupMember, OutboxMessage, WorkingGroup
-from tests.conftest import App
+from tests.conftest import App, starts_processes
 from tests.i18n_helpers import t
 from tests.staff_app import app_with_admin
 
@@ -229,6 +229,7 @@ async def test_a_resident_can_change_nothing_of_the_groups(group_app):
         assert (await session.get(WorkingGroup, group.id)).status == "forming"
 
 
+@starts_processes  # runs the command as processes
 async def test_export_group_on_the_command_line(tmp_path):
     env_url = f"sqlite:///{tmp_path / 'manabalss.db'}"
     run = lambda *args: subprocess.run(  # noqa: E731

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.domain import integrity
 from storage.models import Campaign, Category, Idea, IdeaStatus, Report, User, Vote
 from tests import test_e2e_moderation as moderation_stories
-from tests.conftest import CAMPAIGN_OPEN, load_example
+from tests.conftest import CAMPAIGN_OPEN, load_example, starts_processes
 from tests.i18n_helpers import t
 
 mod_app = moderation_stories.mod_app  # the moderators' app fixture
@@ -93,6 +93,7 @@ async def test_moderators_read_the_report_and_residents_get_no_such_command(mod_
     assert (await person.send("/integrity")).text == unknown
 
 
+@starts_processes  # runs the command as processes
 def test_the_command_line_prints_the_report_as_json(tmp_path):
     from tests.test_cli import EXAMPLE, run
 

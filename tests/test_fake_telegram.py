@@ -393,6 +393,22 @@ async def test_rate_limits(fake, bot):
     await bot.send_message(BORIS, "e")
 
 
+async def test_paid_broadcasts_are_recorded_and_have_their_own_limit(fake, bot):
+    fake.enable_rate_limits(per_chat_per_second=1000, global_per_second=2, paid_per_second=4)
+    await bot.send_message(ANNA, "free 1")
+    await bot.send_message(ANNA, "free 2")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(ANNA, "free 3")  # the free limit is reached
+    await bot.send_message(BORIS, "paid 1", allow_paid_broadcast=True)  # not held to the free limit
+    await bot.send_message(BORIS, "paid 2", allow_paid_broadcast=True)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(BORIS, "paid 3", allow_paid_broadcast=True)  # 4 sends a second in all
+    assert [(message.text, message.paid_broadcast) for message in fake.messages(BORIS)] == [
+        ("paid 1", True), ("paid 2", True)]
+    assert [call.params.get("allow_paid_broadcast") for call in fake.calls("sendMessage") if call.ok] == [
+        None, None, True, True]
+
+
 # ---------------------------------------------------------------- updates and long polling
 
 

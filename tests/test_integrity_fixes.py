@@ -16,7 +16,7 @@ from bot.ui.moderation_screens import ScreensRenderer
 from storage.models import Category, Idea, IdeaStatus, User
 from storage.users import get_or_create_user
 from tests import test_e2e_moderation as moderation_stories
-from tests.conftest import CAMPAIGN_OPEN, TEST_TOKEN
+from tests.conftest import CAMPAIGN_OPEN, TEST_TOKEN, starts_processes
 
 moderation_app = moderation_stories.mod_app  # the moderators' app fixture (it refuses any failed request)
 
@@ -88,6 +88,7 @@ def test_one_length_function_counts_emoji_as_two_units():
 
 # ------------------------------------------------------------------ 12. one polling process per SQLite file
 
+@starts_processes  # two bot processes
 def test_a_second_polling_process_on_the_same_sqlite_file_is_refused_with_one_line(tmp_path):
     from storage.process_lock import lock_database
     from tests.test_cli import run

@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import _alembic_config, create_engine, migrate
+from tests.conftest import starts_processes
+
+pytestmark = starts_processes  # three first starts at once
 
 
 async def test_three_processes_starting_at_once_all_migrate_cleanly(empty_database_url, tmp_path):

@@ -9,9 +9,12 @@ import sys
 
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_TOKEN
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_TOKEN, starts_processes
 
-SETTINGS = ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "TELEGRAM_API_URL", "LOG_LEVEL", "WEBHOOK_URL", "WEBHOOK_SECRET")
+pytestmark = starts_processes  # every test starts `python -m bot`
+
+SETTINGS = ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "TELEGRAM_API_URL", "LOG_LEVEL", "WEBHOOK_URL", "WEBHOOK_SECRET",
+            "PAID_BROADCAST_RATE")
 OTHER_TOKEN = "5151515151:AAErevokedTokenForTestsOnly_abcdefghij"
 PG = POSTGRES_ADMIN_URL.replace("+asyncpg", "").rsplit("/", 1)[0]
 
@@ -66,6 +69,9 @@ async def test_a_database_that_does_not_exist_or_refuses(tmp_path, url, expected
     ("DATABASE_URL", "::not a url hunter2::", "DATABASE_URL"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
     ("TELEGRAM_API_URL", f"api.telegram.org/bot{TEST_TOKEN}", "TELEGRAM_API_URL"),
+    ("PAID_BROADCAST_RATE", "30", "PAID_BROADCAST_RATE: Value error, must be 0 (off) or above the free rate of 30"),
+    ("PAID_BROADCAST_RATE", "5000", "at most 1000 messages a second"),
+    ("PAID_BROADCAST_RATE", "fast", "PAID_BROADCAST_RATE"),
 ])
 async def test_malformed_settings(tmp_path, name, value, expected):
     code, stderr = await run_bot(tmp_path, **{"BOT_TOKEN": TEST_TOKEN, name: value})

@@ -17,7 +17,7 @@ from sqlmodel import select
 from storage.models import Category, GroupMember, Idea, IdeaStatus, WorkingGroup
 from storage.users import get_or_create_user
 from storage.votes import add_vote
-from tests.conftest import CAMPAIGN_OPEN, SERVICES_REQUIRED, load_example
+from tests.conftest import CAMPAIGN_OPEN, SERVICES_REQUIRED, load_example, starts_processes
 from tests.headless_browser import CHROMIUM, visit
 from tests.i18n_helpers import t
 
@@ -57,7 +57,7 @@ def run_cli(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedPro
     return result
 
 
-@pytest.mark.timeout(300)  # three command-line processes (each imports the bot) on a loaded machine
+@starts_processes  # command-line processes (the report imports aiogram) on a possibly loaded machine
 async def test_the_export_is_anonymised_and_complete(sessions, database_url, tmp_path):
     leading = await campaign_with_activity(sessions)
     tmp_path = tmp_path / "results"  # the SQLite database lives next to it
@@ -92,7 +92,7 @@ async def test_the_export_is_anonymised_and_complete(sessions, database_url, tmp
 # CI installs Chromium (.ci/run), so there a missing browser fails the test instead of skipping it.
 @pytest.mark.skipif(not SERVICES_REQUIRED and not Path(CHROMIUM).exists(),
                     reason="Debian's chromium is not installed (.ci/run installs it)")
-@pytest.mark.timeout(300)  # the report's process and a browser
+@starts_processes  # the report's process and a browser
 async def test_the_report_reads_well_in_a_headless_browser(sqlite_sessions, sqlite_url, tmp_path):
     leading = await campaign_with_activity(sqlite_sessions)
     page = tmp_path / "results.html"

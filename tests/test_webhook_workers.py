@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Idea, IdeaStatus, Vote
-from tests.conftest import TEST_TOKEN, load_example
+from tests.conftest import TEST_TOKEN, load_example, starts_processes
 from tests.fake_telegram import Resident
 from tests.i18n_helpers import t
+
+pytestmark = starts_processes  # two web workers import aiogram and migrate on a possibly loaded machine
 
 SECRET = "workers-Secret_1"
 RESIDENTS = 24
@@ -78,7 +80,9 @@ async def test_a_worker_killed_under_load_loses_no_vote_or_step(fake_telegram, p
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BOT_", "DATABASE", "REDIS"))}
     env.update(BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_URL=fake_telegram.base_url, DATABASE_URL=postgres_url,
                REDIS_URL=redis_url, WEBHOOK_URL="https://bot.example.org/telegram", WEBHOOK_SECRET=SECRET,
-               PORT=str(port), RUN_SCHEDULER="false", LOG_LEVEL="INFO", HOME=str(tmp_path))
+               PORT=str(port), RUN_SCHEDULER="false", LOG_LEVEL="INFO", HOME=str(tmp_path),
+               # The killed worker's residents wait this long for their lock (bot/isolation.py): 10 s by default.
+               RESIDENT_LOCK_SECONDS="2")
     logs = [tmp_path / "worker-0.log", tmp_path / "worker-1.log"]
     workers = [await start_worker(env, log) for log in logs]
     feed = TelegramLikeFeed(f"http://127.0.0.1:{port}/telegram")

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.announcements import moderator_recipients
+from bot.domain.broadcast_cost import DeliveryEstimate, estimate
 from bot.domain.ids import parse_id
 from bot.domain.lifecycle import has_rights, valid_id
 from bot.domain.outgoing import Outgoing, Recipient, fan_out, language_of
@@ -86,6 +87,11 @@ SUBSCRIBERS = Audience("subscribers")
 MASS_KINDS = frozenset({"all", "language"})
 
 
+def delivery_rate(settings: Settings) -> float:
+    """Messages a second a broadcast goes out at: the paid rate when paid broadcasts are on (bot/delivery.py)."""
+    return settings.paid_broadcast_rate or settings.send_rate_per_second
+
+
 def is_mass(audience: Audience | None) -> bool:
     return audience is not None and audience.kind in MASS_KINDS
 
@@ -130,6 +136,7 @@ class AudienceCheck:
     outcome: Outcome
     audience: Audience | None = None
     recipients: int = 0
+    estimate: DeliveryEstimate | None = None  # how long it takes (and costs, with paid broadcasts)
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,8 @@ async def check_audience(session: AsyncSession, settings: Settings, actor_id: in
     if audience.kind == "members" and not await store.group_exists(session, audience.group_id):
         return AudienceCheck(Outcome.NOT_FOUND, audience)
     count = await store.count_recipients(session, audience.kind, audience.argument)
-    return AudienceCheck(Outcome.DONE if count else Outcome.EMPTY, audience, count)
+    return AudienceCheck(Outcome.DONE if count else Outcome.EMPTY, audience, count,
+                         estimate(count, settings.send_rate_per_second, settings.paid_broadcast_rate))
 
 
 # ------------------------------------------------------------------ sending

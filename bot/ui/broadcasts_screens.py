@@ -17,8 +17,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import broadcasts as bc
 from bot.domain import texts
+from bot.domain.broadcast_cost import TELEGRAM_FREE_RATE, DeliveryEstimate
 from bot.domain.outgoing import Outgoing
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_number
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, fmt_datetime, fmt_decimal, fmt_duration, fmt_number
 from bot.ui.callbacks import (
     IDEA_AUDIENCE,
     PROGRESS_PAUSE,
@@ -152,13 +153,43 @@ def preview_message(text: str) -> Screen:
     return Screen(bc.message_html(text))
 
 
-def confirm_screen(audience: bc.Audience, recipients: int, nonce: str) -> Screen:
+def delivery_lines(estimate: DeliveryEstimate) -> list[str]:
+    """How long the broadcast takes at the free pace and, with paid broadcasts on, at the paid rate and for how
+    many Stars."""
+    free_rate = round(estimate.free_rate)
+    if estimate.paid is None:
+        return [ngettext("⏱ Delivery takes about {duration} at {rate} message a second.",
+                         "⏱ Delivery takes about {duration} at {rate} messages a second.", free_rate).format(
+            duration=fmt_duration(estimate.free_seconds), rate=fmt_number(free_rate))]
+    paid = estimate.paid
+    free_line = ngettext("⏱ At the free pace of {rate} message a second it would take about {duration}.",
+                         "⏱ At the free pace of {rate} messages a second it would take about {duration}.",
+                         free_rate).format(duration=fmt_duration(estimate.free_seconds), rate=fmt_number(free_rate))
+    if paid.stars:
+        paid_line = ngettext(
+            "💫 Paid broadcasting is on: {rate} message a second, about {duration}, for about {stars} Telegram Stars "
+            "from the bot's balance.",
+            "💫 Paid broadcasting is on: {rate} messages a second, about {duration}, for about {stars} Telegram Stars "
+            "from the bot's balance.", paid.rate)
+    else:
+        paid_line = ngettext(
+            "💫 Paid broadcasting is on: {rate} message a second, about {duration}, at no cost (it stays within "
+            "Telegram's free {free} a second).",
+            "💫 Paid broadcasting is on: {rate} messages a second, about {duration}, at no cost (it stays within "
+            "Telegram's free {free} a second).", paid.rate)
+    return [free_line, paid_line.format(rate=fmt_number(paid.rate), duration=fmt_duration(paid.seconds),
+                                        stars=fmt_decimal(paid.stars), free=fmt_number(TELEGRAM_FREE_RATE))]
+
+
+def confirm_screen(audience: bc.Audience, recipients: int, nonce: str,
+                   estimate: DeliveryEstimate | None = None) -> Screen:
     lines = [
         _("👆 This is how residents will see the announcement."),
         "",
         _("📢 Audience: <b>{audience}</b>").format(audience=escape(audience_name(audience))),
         _("👥 It will be sent to <b>{recipients}</b> (who can receive messages and are not banned).").format(
             recipients=recipients_text(recipients)),
+        *(delivery_lines(estimate) if estimate is not None else []),
         "",
         _("Send it now?"),
     ]

@@ -67,7 +67,8 @@ JSON_FIELDS = frozenset(
 )  # fmt: skip
 INT_FIELDS = frozenset({"chat_id", "message_id", "offset", "limit", "timeout", "cache_time", "user_id"})
 BOOL_FIELDS = frozenset(
-    {"show_alert", "disable_notification", "protect_content", "drop_pending_updates", "has_spoiler"}
+    {"show_alert", "disable_notification", "protect_content", "drop_pending_updates", "has_spoiler",
+     "allow_paid_broadcast"}
 )
 
 
@@ -119,6 +120,7 @@ class Message:
     photo_size: int | None = None  # bytes of an uploaded photo
     upload: UploadedFile | None = None  # the uploaded photo or document itself
     caption: str | None = None
+    paid_broadcast: bool = False  # sent with allow_paid_broadcast
     edit_date: int | None = None
     extra: dict = field(default_factory=dict)  # other fields of incoming user messages
 
@@ -214,27 +216,35 @@ class _Fault:
 
 @dataclass
 class _RateLimits:
+    """Free sends are held to `global_` a second; sends with allow_paid_broadcast to `paid_global` a second
+    counting every send (Telegram's paid broadcasts); each chat to `per_chat` whatever the flag."""
+
     per_chat: float
     global_: float
     methods: frozenset[str]
+    paid_global: float = 1000
     per_chat_sent: dict[int, deque[float]] = field(default_factory=dict)
-    global_sent: deque[float] = field(default_factory=deque)
+    global_sent: deque[float] = field(default_factory=deque)  # free sends
+    all_sent: deque[float] = field(default_factory=deque)
 
-    def check(self, chat_id: int, now: float) -> None:
+    def check(self, chat_id: int, now: float, paid: bool = False) -> None:
         """Raises 429 when one more send would exceed a limit within the sliding 1-second window."""
         chat_sent = self.per_chat_sent.setdefault(chat_id, deque())
-        for sent in (chat_sent, self.global_sent):
+        for sent in (chat_sent, self.global_sent, self.all_sent):
             while sent and sent[0] <= now - 1:
                 sent.popleft()
         if len(chat_sent) >= self.per_chat:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        if len(self.global_sent) >= self.global_:
-            wait = max(1, math.ceil(self.global_sent[0] + 1 - now))
+        window, limit = (self.all_sent, self.paid_global) if paid else (self.global_sent, self.global_)
+        if len(window) >= limit:
+            wait = max(1, math.ceil(window[0] + 1 - now))
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
-    def record(self, chat_id: int, now: float) -> None:
+    def record(self, chat_id: int, now: float, paid: bool = False) -> None:
         self.per_chat_sent.setdefault(chat_id, deque()).append(now)
-        self.global_sent.append(now)
+        self.all_sent.append(now)
+        if not paid:
+            self.global_sent.append(now)
 
 
 Handler = Callable[[dict, Call], Awaitable[Any]]
@@ -406,9 +416,12 @@ class FakeTelegram:
         global_per_second: float = 30,
         *,
         methods: frozenset[str] | set[str] = SEND_METHODS,
+        paid_per_second: float = 1000,
     ) -> None:
-        """Telegram-like flood limits on ``methods`` (sends by default); raise the numbers for benchmarks."""
-        self._rate_limits = _RateLimits(per_chat_per_second, global_per_second, frozenset(methods))
+        """Telegram-like flood limits on ``methods`` (sends by default); raise the numbers for benchmarks.
+        Sends with allow_paid_broadcast are held to ``paid_per_second`` of all sends instead of the global limit."""
+        self._rate_limits = _RateLimits(per_chat_per_second, global_per_second, frozenset(methods),
+                                        paid_per_second)
 
     def disable_rate_limits(self) -> None:
         self._rate_limits = None
@@ -701,13 +714,13 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         return user
 
-    def _check_rate(self, method: str, chat_id: int) -> None:
+    def _check_rate(self, method: str, chat_id: int, paid: bool = False) -> None:
         if self._rate_limits and method in self._rate_limits.methods:
-            self._rate_limits.check(chat_id, time.monotonic())
+            self._rate_limits.check(chat_id, time.monotonic(), paid)
 
-    def _record_send(self, method: str, chat_id: int) -> None:
+    def _record_send(self, method: str, chat_id: int, paid: bool = False) -> None:
         if self._rate_limits and method in self._rate_limits.methods:
-            self._rate_limits.record(chat_id, time.monotonic())
+            self._rate_limits.record(chat_id, time.monotonic(), paid)
 
     def _stored(self, user: User, params: dict, missing: str) -> Message:
         if params.get("inline_message_id"):
@@ -805,8 +818,9 @@ class FakeTelegram:
         user = self._chat(params)
         text, entities = self._formatted(params, "text", "entities")
         inline, other = _check_markup(params.get("reply_markup"))
-        self._check_rate("sendMessage", user.user_id)
-        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True)
+        paid = bool(params.get("allow_paid_broadcast"))
+        self._check_rate("sendMessage", user.user_id, paid)
+        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True, paid_broadcast=paid)
         message.text, message.html, message.entities = text, params.get("text"), entities
         message.reply_markup, message.reply_keyboard = inline, other
         return self._store_sent(user, message, "sendMessage", call)
@@ -821,8 +835,10 @@ class FakeTelegram:
             raise bad_request("file must be non-empty")
         caption, entities = self._formatted(params, "caption", "caption_entities")
         inline, other = _check_markup(params.get("reply_markup"))
-        self._check_rate("sendPhoto", user.user_id)
-        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True, photo=True)
+        paid = bool(params.get("allow_paid_broadcast"))
+        self._check_rate("sendPhoto", user.user_id, paid)
+        message = Message(user.user_id, user.new_message_id(), int(time.time()), from_bot=True, photo=True,
+                          paid_broadcast=paid)
         message.caption, message.html, message.entities = caption or None, params.get("caption"), entities
         message.photo_size = photo.size if isinstance(photo, UploadedFile) else None
         message.upload = photo if isinstance(photo, UploadedFile) else None
@@ -846,7 +862,7 @@ class FakeTelegram:
 
     def _store_sent(self, user: User, message: Message, method: str, call: Call) -> dict:
         user.messages[message.message_id] = message
-        self._record_send(method, user.user_id)
+        self._record_send(method, user.user_id, message.paid_broadcast)
         call.message = copy.deepcopy(message)
         return self._message_api(message)
 

@@ -1,0 +1,48 @@
+"""One resident's updates one at a time across web workers, through a Redis lock that a dead worker cannot hold
+for long.
+
+aiogram's `RedisEventIsolation` takes the lock for a fixed 60 s: a worker killed with kill -9 in the middle of a
+resident's update left that resident's next updates (Telegram redelivers the lost one at once) waiting a full
+minute. Here the lock lasts `seconds` and is extended every third of that while the update is handled, so a long
+handler (one waiting out a 429's retry_after) keeps it, and a dead worker's lock is free within `seconds`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisEventIsolation
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
+
+log = logging.getLogger(__name__)
+
+
+class RenewedRedisEventIsolation(RedisEventIsolation):
+    def __init__(self, redis, *, seconds: float) -> None:
+        super().__init__(redis=redis, lock_kwargs={"timeout": seconds})
+        self.seconds = seconds
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        name = self.key_builder.build(key, "lock")
+        async with self.redis.lock(name=name, timeout=self.seconds, lock_class=Lock) as held:
+            renewal = asyncio.create_task(self._keep(held))
+            try:
+                yield None
+            finally:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+
+    async def _keep(self, held: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.seconds / 3)
+            try:
+                await held.reacquire()  # back to the full `seconds`
+            except (LockError, RedisError) as error:  # lost (a stall longer than `seconds`) or Redis is away
+                log.warning("a resident's lock could not be extended: %s", error)
+                return
