@@ -84,8 +84,28 @@ def create_dispatcher(
     dp.callback_query.middleware(bot_username)
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
+    run_sync_filters_inline(dp)
     name_handlers(dp)
     return dp
+
+
+def run_sync_filters_inline(dp: Dispatcher) -> None:
+    """aiogram runs every synchronous filter in a thread (asyncio.to_thread), magic filters included: the
+    private-chat check of each residents' router alone cost a vote press four thread hand-overs. They compare a
+    few attributes, so they run in the event loop here."""
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            for handler in (observer._handler, *observer.handlers):
+                for filter_object in handler.filters or ():
+                    if not filter_object.awaitable:
+                        filter_object.callback = _inline(filter_object.callback)
+                        filter_object.awaitable = True
+
+
+def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
+    async def inline(*args: Any, **kwargs: Any) -> Any:
+        return check(*args, **kwargs)
+    return inline
 
 
 async def answer_errors(event: ErrorEvent, **_: Any) -> bool:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
+from typing import Any
 
-from sqlalchemy import Engine, and_, func
+from sqlalchemy import and_, func
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.cache import caches_of, card_keys
+from storage.cache import Caches, caches_of, card_keys
 from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaCommitment, Vote
 from storage.text import search_key
 
@@ -91,8 +93,9 @@ async def card_rows(session: AsyncSession, idea_id: int, reader_id: int
 @dataclass(frozen=True)
 class CardParts:
     """What an idea's card shows besides its count and the reader's own support: shared by every reader and
-    kept in storage/cache.py. The objects are detached copies (never a session's): read them, never change
-    them. `idea.supporters_count` is as loaded: the card's count comes from `reader_view` or the vote."""
+    kept in storage/cache.py. The objects are detached copies (never a session's; on SQLite immutable records
+    with the same attributes): read them, never change them. `idea.supporters_count` is as loaded: the card's
+    count comes from `reader_view` or the vote."""
 
     idea: Idea
     category: Category
@@ -121,10 +124,45 @@ async def _load_card_parts(session: AsyncSession, idea_id: int, detach: bool) ->
     return CardParts(row[0], row[1], row[2], row[3])
 
 
-def _read_card_parts_now(reader: Engine, idea_id: int) -> CardParts | None:
-    with Session(reader, expire_on_commit=False) as session:  # closing detaches them: shared copies
-        row = session.exec(_card_parts_query(idea_id)).first()
-    return CardParts(row[0], row[1], row[2], row[3]) if row is not None else None
+class _SQLiteRows:
+    """A table's rows read on SQLite's own driver as plain immutable records with the model's attribute names
+    (storage/cache.py reads cards there, without aiosqlite's thread and without the ORM's bookkeeping); values
+    converted as SQLAlchemy converts them (0/1 to booleans, text to aware datetimes)."""
+
+    def __init__(self, model: type, skip: frozenset[str] = frozenset()) -> None:
+        dialect = sqlite.dialect()
+        self.columns = [column for column in model.__table__.columns if column.name not in skip]
+        self.names = [column.name for column in self.columns]
+        self.convert = [column.type._cached_result_processor(dialect, None) for column in self.columns]
+        self.record = make_dataclass(f"{model.__name__}Record", self.names, frozen=True, slots=True)
+
+    def select_list(self) -> str:
+        table = self.columns[0].table.name
+        return ", ".join(f"{table}.{name}" for name in self.names)
+
+    def make(self, values: tuple) -> Any:
+        return self.record(*(value if convert is None else convert(value)
+                             for convert, value in zip(self.convert, values, strict=True)))
+
+
+_IDEA_ROWS = _SQLiteRows(Idea, frozenset({"search_text"}))
+_CATEGORY_ROWS = _SQLiteRows(Category)
+_CAMPAIGN_ROWS = _SQLiteRows(Campaign)
+_CARD_SQL = (
+    f"SELECT {_IDEA_ROWS.select_list()}, {_CATEGORY_ROWS.select_list()}, {_CAMPAIGN_ROWS.select_list()}, "
+    "idea_commitment.commitment_id FROM idea JOIN category ON category.id = idea.category_id "
+    "JOIN campaign ON campaign.id = idea.campaign_id "
+    "LEFT OUTER JOIN idea_commitment ON idea_commitment.idea_id = idea.id WHERE idea.id = ?"
+)
+
+
+def _read_card_parts_now(caches: Caches, idea_id: int) -> CardParts | None:
+    row = caches.read_now(_CARD_SQL, (idea_id,))
+    if row is None:
+        return None
+    ideas, categories = len(_IDEA_ROWS.names), len(_CATEGORY_ROWS.names)
+    return CardParts(_IDEA_ROWS.make(row[:ideas]), _CATEGORY_ROWS.make(row[ideas:ideas + categories]),
+                     _CAMPAIGN_ROWS.make(row[ideas + categories:-1]), row[-1])
 
 
 async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
@@ -137,7 +175,7 @@ async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
     async def load() -> CardParts | None:
         if reader is None:
             return await _load_card_parts(session, idea_id, detach=True)
-        return _read_card_parts_now(reader, idea_id)
+        return _read_card_parts_now(caches, idea_id)
 
     return await caches.fetch(caches.cards, idea_id, card_keys(idea_id), load)
 
