@@ -136,6 +136,8 @@ async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
                 BotCommand(command="propose", description=i18n.gettext("Propose an idea")),
                 BotCommand(command="myideas", description=i18n.gettext("My ideas")),
                 BotCommand(command="subscribe", description=i18n.gettext("Digest, reminders and news")),
+                BotCommand(command="plan", description=i18n.gettext("The action plan and working groups")),
+                BotCommand(command="privacy", description=i18n.gettext("What we keep about you")),
                 BotCommand(command="lang", description=i18n.gettext("Change the language")),
                 BotCommand(command="help", description=i18n.gettext("How it works")),
             ]

@@ -95,5 +95,9 @@ class DatabaseStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return dict((await self._load(self.key_builder.build(key)))[1])
 
+    async def set_both(self, key: StorageKey, state: str | None, data: Mapping[str, Any]) -> None:
+        """State and data in one statement (bot/once.py: a crash never leaves half a step)."""
+        await self._save(self.key_builder.build(key), (state, dict(data)), state=state, data=dict(data))
+
     async def close(self) -> None:
         pass  # the engine belongs to the application, which disposes of it

@@ -4,7 +4,11 @@ for long.
 aiogram's `RedisEventIsolation` takes the lock for a fixed 60 s: a worker killed with kill -9 in the middle of a
 resident's update left that resident's next updates (Telegram redelivers the lost one at once) waiting a full
 minute. Here the lock lasts `seconds` and is extended every third of that while the update is handled, so a long
-handler (one waiting out a 429's retry_after) keeps it, and a dead worker's lock is free within `seconds`."""
+handler (one waiting out a 429's retry_after) keeps it, and a dead worker's lock is free within `seconds`.
+
+The renewal is stopped by an event, not by cancelling its task: redis-py (8.1) swallows a cancellation that
+arrives during a command, so a cancelled renewal went on extending the lock for ever and the resident's next
+update waited for good (seen in tests/test_webhook_workers.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 log = logging.getLogger(__name__)
+LONGEST_HOLD = 180.0  # seconds: an update still running by then is stuck; its resident is let go
 
 
 class RenewedRedisEventIsolation(RedisEventIsolation):
@@ -30,19 +35,25 @@ class RenewedRedisEventIsolation(RedisEventIsolation):
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         name = self.key_builder.build(key, "lock")
         async with self.redis.lock(name=name, timeout=self.seconds, lock_class=Lock) as held:
-            renewal = asyncio.create_task(self._keep(held))
+            done = asyncio.Event()
+            renewal = asyncio.create_task(self._keep(held, done))
             try:
                 yield None
             finally:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
+                done.set()
+                await renewal  # within one Redis command's time
 
-    async def _keep(self, held: Lock) -> None:
-        while True:
-            await asyncio.sleep(self.seconds / 3)
+    async def _keep(self, held: Lock, done: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + LONGEST_HOLD
+        while loop.time() < until:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.seconds / 3)
+            if done.is_set():
+                return
             try:
                 await held.reacquire()  # back to the full `seconds`
             except (LockError, RedisError) as error:  # lost (a stall longer than `seconds`) or Redis is away
                 log.warning("a resident's lock could not be extended: %s", error)
                 return
+        log.warning("an update held its resident's lock for %d s: let go", LONGEST_HOLD)

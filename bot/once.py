@@ -8,8 +8,10 @@ such a commit is marked when its handler returns. A marked update is skipped. If
 commit, nothing was written and the redelivered update is processed as if new: nothing lost.
 
 Conversation steps live in the FSM storage (Redis or the database), outside that transaction: `OnceStorage`
-writes the update id into the conversation data with the step, so a step whose update lost its mark to a
-crash is still recognised (the text of a title never becomes the proposal's text on a redelivery).
+keeps an update's state and data writes until its handler is done, then writes them together with the update
+id in one step (a Redis MULTI, one database statement). So a step whose update lost its mark to a crash is
+still recognised, and no crash leaves half a step: a worker killed between writing a title and moving on to
+the text step made the redelivered title count as the text.
 
 Two workers handling the same update at once (a redelivery while the first still works) cannot both commit:
 the second insert of the mark waits for the first transaction and then finds the mark, so its commit fails
@@ -26,11 +28,14 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import event
 
 from bot import metrics
+from bot.fsm_storage import DatabaseStorage
 from storage.processed_updates import mark_statement, was_processed
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
 UPDATE_KEY = "_update_id"  # in conversation data: the update that wrote the last step
+# The conversation writes of the update being handled, by storage key: {"state": ..., "data": ...}.
+PENDING_STEP: contextvars.ContextVar[dict[StorageKey, dict[str, Any]] | None] = contextvars.ContextVar(
+    "pending_step", default=None)
 
 
 class AlreadyProcessed(Exception):
@@ -61,15 +69,22 @@ class UpdateOnceMiddleware(BaseMiddleware):
             return None
         marker = _CommitMarker(session, update_id)
         token = CURRENT_UPDATE.set(update_id)
+        pending: dict[StorageKey, dict[str, Any]] = {}
+        pending_token = PENDING_STEP.set(pending)
         try:
             result = await handler(event, data)
         except AlreadyProcessed:
             log.info("update %s was processed by another worker meanwhile: this run rolled back", update_id)
             metrics.DUPLICATE_UPDATES.inc()
+            pending.clear()  # its step too: the other worker wrote it
             return None
         finally:
+            PENDING_STEP.reset(pending_token)
             CURRENT_UPDATE.reset(token)
             marker.detach()
+            storage = data.get("fsm_storage")
+            if pending and isinstance(storage, OnceStorage):
+                await storage.write_step(pending, update_id)
         if not marker.marked:
             await _mark_now(session, update_id)
         return result
@@ -112,30 +127,68 @@ async def _step_written_by(data: dict[str, Any], update_id: int) -> bool:
 
 
 class OnceStorage(BaseStorage):
-    """Wraps the conversation storage: every data write records the update that made it."""
+    """Wraps the conversation storage: inside an update (UpdateOnceMiddleware) the writes wait in PENDING_STEP
+    and reads see them; `write_step` then writes them at once, with the update id in the data."""
 
     def __init__(self, inner: BaseStorage) -> None:
         self.inner = inner
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await self.inner.set_state(key, state)
+        value = state.state if isinstance(state, State) else state
+        pending = PENDING_STEP.get()
+        if pending is None:
+            await self.inner.set_state(key, value)
+        else:
+            pending.setdefault(key, {})["state"] = value
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return await self.inner.get_state(key)
+        written = (PENDING_STEP.get() or {}).get(key, {})
+        return written["state"] if "state" in written else await self.inner.get_state(key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        update_id = CURRENT_UPDATE.get()
-        if data and update_id is not None:
-            data = {**data, UPDATE_KEY: update_id}
-        await self.inner.set_data(key, data)
+        pending = PENDING_STEP.get()
+        if pending is None:
+            await self.inner.set_data(key, dict(data))
+        else:
+            pending.setdefault(key, {})["data"] = dict(data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data = await self.inner.get_data(key)
+        written = (PENDING_STEP.get() or {}).get(key, {})
+        data = dict(written["data"]) if "data" in written else await self.inner.get_data(key)
         data.pop(UPDATE_KEY, None)
         return data
 
     async def written_by(self, key: StorageKey) -> int | None:
         return (await self.inner.get_data(key)).get(UPDATE_KEY)
 
+    async def write_step(self, pending: dict[StorageKey, dict[str, Any]], update_id: int) -> None:
+        for key, written in pending.items():
+            data = written["data"] if "data" in written else await self.inner.get_data(key)
+            if data:  # an emptied conversation (the end of a flow) keeps no mark: done again, it changes nothing
+                data = {**data, UPDATE_KEY: update_id}
+            state = written["state"] if "state" in written else await self.inner.get_state(key)
+            await _write_both(self.inner, key, state, data)
+
     async def close(self) -> None:
         await self.inner.close()
+
+
+async def _write_both(storage: BaseStorage, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+    """State and data in one write: a MULTI on Redis, one statement in the database."""
+    if isinstance(storage, RedisStorage):
+        state_key, data_key = storage.key_builder.build(key, "state"), storage.key_builder.build(key, "data")
+        async with storage.redis.pipeline(transaction=True) as both:
+            if state is None:
+                both.delete(state_key)
+            else:
+                both.set(state_key, state, ex=storage.state_ttl)
+            if data:
+                both.set(data_key, storage.json_dumps(data), ex=storage.data_ttl)
+            else:
+                both.delete(data_key)
+            await both.execute()
+    elif isinstance(storage, DatabaseStorage):
+        await storage.set_both(key, state, data)
+    else:  # aiogram's MemoryStorage in tests: nothing to crash between
+        await storage.set_data(key, data)
+        await storage.set_state(key, state)

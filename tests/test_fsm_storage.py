@@ -87,3 +87,37 @@ async def test_redis_storage_keeps_state_between_instances():
         await storage.set_state(key, None)
         await storage.set_data(key, {})
         await storage.close()
+
+
+@pytest.mark.parametrize("backend", ["redis", "database"])
+async def test_a_webhook_updates_step_is_written_whole_or_not_at_all(backend, sessions, redis_url):
+    """bot/once.py: an update's state and data wait until its handler is done, then go in one write with the
+    update's id. A worker killed before that leaves the previous step whole for the redelivered update; one
+    killed between a title and the next step made the redelivered title count as the proposal's text."""
+    from bot.once import PENDING_STEP, OnceStorage
+
+    settings = Settings(bot_token=TEST_TOKEN, redis_url=redis_url if backend == "redis" else None)
+    inner = create_fsm_storage(settings, sessions)
+    worker, other_worker = OnceStorage(inner), OnceStorage(inner)
+    key = StorageKey(bot_id=42, chat_id=7005, user_id=7005)
+    await worker.set_state(key, "Proposal:title")
+    await worker.set_data(key, {"category_id": 3})
+
+    pending: dict = {}
+    token = PENDING_STEP.set(pending)
+    try:  # the title's update, in its handler
+        await worker.set_data(key, {"category_id": 3, "title": "Atvērtie dati"})
+        await worker.set_state(key, "Proposal:body")
+        assert await worker.get_state(key) == "Proposal:body", "the handler reads its own writes"
+        assert await worker.get_data(key) == {"category_id": 3, "title": "Atvērtie dati"}
+    finally:
+        PENDING_STEP.reset(token)
+    # Killed here: nothing of the new step is stored, the old one is whole.
+    assert await other_worker.get_state(key) == "Proposal:title"
+    assert await other_worker.get_data(key) == {"category_id": 3}
+
+    await worker.write_step(pending, update_id=77)
+    assert await other_worker.get_state(key) == "Proposal:body"
+    assert await other_worker.get_data(key) == {"category_id": 3, "title": "Atvērtie dati"}
+    assert await other_worker.written_by(key) == 77
+    await inner.close()

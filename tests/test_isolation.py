@@ -7,6 +7,7 @@ import asyncio
 
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 
 from bot.isolation import RenewedRedisEventIsolation
 
@@ -50,4 +51,31 @@ async def test_the_lock_of_a_worker_killed_mid_update_frees_within_its_seconds(r
     async with isolation.lock(KEY):
         assert 0 < await redis.pttl(name) <= 1000, "the lock lives seconds, not aiogram's minute"
     assert await redis.exists(name) == 0, "released when the update is done"
+    await redis.aclose()
+
+
+
+async def test_an_update_ending_while_its_lock_is_renewed_lets_go_of_it(redis_url, monkeypatch):
+    """redis-py swallows a cancellation that arrives during a command: a renewal stopped by cancelling its task
+    went on extending the lock for ever, and the resident's next update waited for good."""
+    redis = Redis.from_url(redis_url)
+    isolation = RenewedRedisEventIsolation(redis, seconds=0.3)
+    name = isolation.key_builder.build(KEY, "lock")
+    renewing = asyncio.Event()
+    reacquire = Lock.reacquire
+
+    async def signalled_reacquire(lock: Lock) -> bool:
+        renewing.set()
+        return await reacquire(lock)
+
+    monkeypatch.setattr(Lock, "reacquire", signalled_reacquire)
+
+    async def update_ending_mid_renewal() -> None:
+        renewing.clear()
+        async with isolation.lock(KEY):
+            await renewing.wait()  # the renewal has sent its command: the update ends now
+
+    for round_number in range(20):
+        await asyncio.wait_for(update_ending_mid_renewal(), 30)  # a bound, not a budget: a hang fails here
+        assert await redis.exists(name) == 0, f"round {round_number}: the lock outlived its update"
     await redis.aclose()
