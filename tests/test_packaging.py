@@ -10,13 +10,13 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from tests.conftest import starts_processes
+
+pytestmark = starts_processes  # builds a wheel and starts it
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = """
 import bot, pathlib
 from bot.i18n import create_i18n
-from tests.conftest import starts_processes
-
-pytestmark = starts_processes  # builds a wheel and starts it
 i18n = create_i18n()
 with i18n.context(), i18n.use_locale("lv"):
     print(i18n.gettext("Main menu"))
