@@ -12,6 +12,7 @@ on ports the system picks. Two copies of the suite on one machine need two diffe
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import sqlite3
@@ -340,11 +341,17 @@ async def sqlite_sessions(sqlite_url) -> AsyncIterator[SessionFactory]:
     await engine.dispose()
 
 
-async def load_example(sessions: SessionFactory):
+@functools.cache
+def _example_campaign():
+    """Parsed and validated once per process (the YAML reader costs 50 ms a test); the import reads it only."""
     from bot.cli_chat import example_campaign_path
 
+    return load_campaign_file(example_campaign_path())
+
+
+async def load_example(sessions: SessionFactory):
     async with sessions() as session:
-        return await import_campaign(session, load_campaign_file(example_campaign_path()))
+        return await import_campaign(session, _example_campaign())
 
 
 @pytest.fixture
