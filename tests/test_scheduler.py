@@ -288,7 +288,7 @@ async def test_two_clock_processes_send_one_opening_reminder_per_resident(postgr
     for log_path in logs:
         with log_path.open("wb") as log_file:
             processes.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "clock", "--lease-seconds", "10", "--renew-seconds", "0.5",
+                sys.executable, "-m", "bot", "clock", "--lease-seconds", "5", "--renew-seconds", "0.5",
                 cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file))
 
     async def reminders() -> list[OutboxMessage]:
