@@ -171,7 +171,7 @@ async def test_ban_and_void_recounts_in_one_audited_step_and_a_banned_resident_c
         assert (await voting.support(session, idea_ids[1], 6002, CAMPAIGN_OPEN, banned=True)).refusal is not None
         withdrawn = await voting.withdraw(session, idea_ids[0], 6002, CAMPAIGN_OPEN, banned=True)
     assert withdrawn.changed and withdrawn.refusal is None
-    assert withdrawn.card.idea.supporters_count == 0
+    assert withdrawn.card.supporters == 0
 
 
 # ------------------------------------------------------------------ 11. forged numbers
