@@ -111,7 +111,7 @@ async def test_the_bot_process_polls_the_api_and_answers_without_logging_the_tok
     reading = asyncio.create_task(handled.read(process.stderr))
     try:
         # The bot polls once started: its start (migrations, the scheduler's first tick) is no answer.
-        await eventually(lambda: fake_telegram.calls("getUpdates"), what="the bot polls", timeout=PROCESS_START_BOUND)
+        await eventually(lambda: fake_telegram.polls_received, what="the bot polls", timeout=PROCESS_START_BOUND)
         resident = Resident(fake_telegram, feed_via_polling(fake_telegram, handled), 501, language_code="ru")
         welcome = await resident.send("/start")
         assert "Открытая Латвия" in welcome.text
