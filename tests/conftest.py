@@ -1,7 +1,7 @@
 """Shared fixtures: databases (SQLite and PostgreSQL), a clock, and the example campaign.
 
 PostgreSQL tests use the server at TEST_POSTGRES_URL (default: the local one), Redis tests the database at
-TEST_REDIS_URL (default: redis://127.0.0.1:6379/14). When a server is unreachable its tests are skipped on a
+TEST_REDIS_URL (default: redis://127.0.0.1:6379/13). When a server is unreachable its tests are skipped on a
 developer's machine, but fail where REQUIRE_SERVICES=1 (CI sets it).
 
 The suite runs in parallel processes (pytest-xdist, see pyproject.toml), so everything a test touches is its
@@ -51,7 +51,7 @@ def _redis_url_of_this_worker(base: str) -> str:
     return f"{server}/{int(database) + WORKER_NUMBER}"
 
 
-REDIS_URL = _redis_url_of_this_worker(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+REDIS_URL = _redis_url_of_this_worker(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13"))
 
 # Inside the example campaign's dates (2026-11-16 .. 2026-12-20, Riga time).
 CAMPAIGN_OPEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
