@@ -92,10 +92,12 @@ async def test_a_worker_killed_under_load_loses_no_vote_or_step(fake_telegram, p
               for r in residents}
     try:
         for _ in range(3000):  # a generous bound: two processes start slowly on a busy machine
-            if len(fake_telegram.calls("setWebhook")) == 2:
+            if len(fake_telegram.calls("setWebhook")) == 2 or any(w.returncode is not None for w in workers):
                 break
             await asyncio.sleep(0.1)
-        assert len(fake_telegram.calls("setWebhook")) == 2, "both workers started"
+        assert len(fake_telegram.calls("setWebhook")) == 2, "both workers started, but: " + "\n".join(
+            f"worker {n} (exit code {worker.returncode}): {log.read_text()[-2000:]}"
+            for n, (worker, log) in enumerate(zip(workers, logs, strict=True)))
         webhook = fake_telegram.calls("setWebhook")[0].params
         assert webhook["url"] == "https://bot.example.org/telegram" and webhook["secret_token"] == SECRET
         assert "callback_query" in webhook["allowed_updates"] and int(webhook["max_connections"]) == 40
