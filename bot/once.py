@@ -41,7 +41,6 @@ from storage.processed_updates import mark_statement, was_processed
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
 UPDATE_KEY = "_update_id"  # in conversation data: the update that wrote the last step
 # The conversation writes of the update being handled, by storage key: {"state": ..., "data": ...}.
 PENDING_STEP: contextvars.ContextVar[dict[StorageKey, dict[str, Any]] | None] = contextvars.ContextVar(
@@ -68,7 +67,6 @@ class UpdateOnceMiddleware(BaseMiddleware):
                     await event.callback_query.answer()
             return None
         marker = _CommitMarker(session, update_id)
-        token = CURRENT_UPDATE.set(update_id)
         pending: dict[StorageKey, dict[str, Any]] = {}
         pending_token = PENDING_STEP.set(pending)
         try:
@@ -80,7 +78,6 @@ class UpdateOnceMiddleware(BaseMiddleware):
             return None
         finally:
             PENDING_STEP.reset(pending_token)
-            CURRENT_UPDATE.reset(token)
             marker.detach()
             storage = data.get("fsm_storage")
             if pending and isinstance(storage, OnceStorage):
