@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     port: int = Field(8080, ge=1, le=65535)
     webhook_max_connections: int = Field(40, ge=1, le=100)
+    # The answer to a button press goes in the webhook's HTTP response, one request fewer (bot/webhook_answer.py).
+    webhook_answer_in_response: bool = True
     # `python -m bot clock` serves /healthz, /readyz and /metrics on this port when set.
     clock_port: int | None = Field(None, ge=1, le=65535)
     # "text" (one line per record) or "json" (one JSON object per line, for log collectors).

@@ -4,7 +4,8 @@
 Nothing lost: an update is acknowledged (2xx) only after its handler finished (handle_in_background=False),
 so Telegram redelivers what a killed worker had not finished; bot/once.py makes a redelivery harmless.
 Several workers may listen on one port (SO_REUSEPORT) or sit behind a proxy; with REDIS_URL they share
-conversations and handle one resident's updates one at a time (RedisEventIsolation)."""
+conversations and handle one resident's updates one at a time (RedisEventIsolation). The answer to a button
+press goes back in the response to Telegram's POST (bot/webhook_answer.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot import webhook_answer
 from bot.app import Clock, create_bot, create_dispatcher, set_bot_commands, utc_now
 from bot.config import Settings
 from bot.delivery import start_sender, stop_sender
@@ -67,6 +69,8 @@ def create_web_app(dp: Dispatcher, bot: Bot, settings: Settings, readiness: Read
     handler = SecretCheckingHandler(dp, bot, secret_token=settings.webhook_secret.get_secret_value(),
                                     handle_in_background=False)
     handler.register(app, path=urlsplit(settings.webhook_url).path or "/")
+    if settings.webhook_answer_in_response:
+        webhook_answer.install(dp, bot)
     add_operator_routes(app, readiness)
     return app
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 import pytest_asyncio
 from aiogram import Bot, Dispatcher, F, Router
@@ -36,6 +37,7 @@ from aiogram.types import Message as TgMessage
 
 from tests.conftest import eventually
 from tests.fake_telegram import (
+    Alert,
     EntityParseError,
     FakeTelegram,
     HandledUpdates,
@@ -43,6 +45,7 @@ from tests.fake_telegram import (
     clean_text,
     feed_via_dispatcher,
     feed_via_polling,
+    feed_via_webhook,
     parse_html,
     parse_html_entities,
     utf16_len,
@@ -536,6 +539,37 @@ async def test_resident_story_via_dispatcher(fake, bot):
     assert (await anna.send_sticker()).text == "Jauka uzlīme"
     stale = await anna.press_data("gone", 999, expect_answer=False)
     assert stale.calls == [] and not stale.answered
+
+
+@pytest.mark.asyncio
+async def test_a_call_in_a_webhook_response_is_made_and_recorded(fake, bot):
+    """A handler that returns a method: aiogram's webhook handler writes it into the response (multipart), and
+    the fake makes it as Telegram does."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp.test_utils import TestServer
+
+    dp = Dispatcher()
+    dp.message.register(lambda message: message.answer(f"<b>{message.text}</b> atpakaļ"))
+    dp.callback_query.register(lambda query: query.answer("Saņemts ✓", show_alert=True))
+    app = aiohttp.web.Application()
+    SimpleRequestHandler(dp, bot, secret_token="hook-Secret", handle_in_background=False).register(app, path="/hook")
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        anna = Resident(fake, feed_via_webhook(fake, str(server.make_url("/hook")), "hook-Secret"), ANNA)
+        reply = await anna.send("sveiki")
+        assert reply.text == "sveiki atpakaļ" and reply.calls[0].in_webhook_response
+        pressed = await anna.press_data("any", reply.sent[0].message_id)
+        assert pressed.alerts == [Alert("Saņemts ✓", True)] and pressed.calls[0].in_webhook_response
+    finally:
+        await server.close()
+    # Other encodings Telegram reads; its refusals are recorded like a request's, and the bot never hears of them.
+    sent = await fake.webhook_response("application/json", b'{"method": "sendMessage", "chat_id": 1001, '
+                                                           b'"text": "<i>json</i>", "parse_mode": "HTML"}')
+    assert sent.ok and fake.last_message(ANNA).text == "json" and sent in fake.requests
+    refused = await fake.webhook_response("application/x-www-form-urlencoded", b"method=sendMessage&chat_id=1001")
+    assert refused.error_code == 400 and refused.in_webhook_response
+    assert await fake.webhook_response("application/json", b"{}") is None
 
 
 @pytest.mark.asyncio

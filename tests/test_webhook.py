@@ -1,24 +1,26 @@
-"""The webhook (bot/web.py, bot/once.py): the real bot behind aiohttp, fed by signed POSTs as Telegram sends
-them; a redelivered update has no second effect, on SQLite and PostgreSQL."""
+"""The webhook (bot/web.py, bot/once.py, bot/webhook_answer.py): the real bot behind aiohttp, fed by signed POSTs
+as Telegram sends them; a redelivered update has no second effect, and a press is answered once, in the response
+to the POST (by a request in long polling), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import delete, func, select, text
 
-from bot.app import create_bot
+from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.health import Readiness
 from bot.i18n import create_i18n
-from bot.runner import create_fsm_storage
+from bot.runner import create_fsm_storage, poll
 from bot.web import create_web_app, create_webhook_dispatcher
 from storage.models import AuditEntry, Idea, IdeaStatus, OutboxMessage, ProcessedUpdate, Vote
 from tests.conftest import TEST_TOKEN, load_example
-from tests.fake_telegram import Resident, feed_via_webhook
+from tests.fake_telegram import Alert, HandledUpdates, Resident, feed_via_polling, feed_via_webhook
 from tests.i18n_helpers import t
 
 SECRET = "s3cret-Webhook_value"
@@ -35,7 +37,7 @@ class Webhook:
         self.sessions = sessions
         self.url = str(server.make_url("/telegram"))
         self.sent: list[dict] = []
-        self._post = feed_via_webhook(self.url, SECRET)
+        self._post = feed_via_webhook(fake, self.url, SECRET)
 
     async def feed(self, update: dict) -> None:
         self.sent.append(update)
@@ -52,21 +54,32 @@ class Webhook:
             return (await session.exec(statement)).scalar_one()
 
 
-@pytest.fixture
-async def webhook(fake_telegram, sessions, clock):
+@contextlib.asynccontextmanager
+async def serving(fake_telegram, sessions, clock, **options):
+    """The web app of `python -m bot web` on a free port, with the settings' `options`."""
     await load_example(sessions)
     settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake_telegram.base_url, admin_ids=frozenset({ADMIN}),
-                        webhook_url="https://bot.example.org/telegram", webhook_secret=SECRET)
+                        webhook_url="https://bot.example.org/telegram", webhook_secret=SECRET, **options)
     bot = create_bot(settings)
     dp = create_webhook_dispatcher(settings, sessions, create_i18n(), create_fsm_storage(settings, sessions),
                                    clock=clock)
     engine = sessions.kw["bind"]
     server = TestServer(create_web_app(dp, bot, settings, Readiness(engine, sessions)))
     await server.start_server()
-    yield Webhook(fake_telegram, sessions, server)
-    await server.close()
-    await bot.session.close()
+    try:
+        yield Webhook(fake_telegram, sessions, server)
+    finally:
+        await server.close()
+        await bot.session.close()
     assert not fake_telegram.unanswered_callbacks()
+
+
+@pytest.fixture
+async def webhook(fake_telegram, sessions, clock):
+    async with serving(fake_telegram, sessions, clock) as served:
+        yield served
+    # Every press went through the web app, so every answer went in a response (WEBHOOK_ANSWER_IN_RESPONSE).
+    assert all(call.in_webhook_response for call in fake_telegram.calls("answerCallbackQuery"))
 
 
 async def test_a_request_without_the_right_secret_is_refused_and_logged_without_it(webhook, caplog):
@@ -153,3 +166,97 @@ async def test_readiness_fails_when_the_database_is_behind(webhook):
         async with http.get(webhook.url.removesuffix("/telegram") + "/readyz") as ready:
             assert ready.status == 503
             assert "migration 0001" in (await ready.json())["problems"][0]
+
+
+def answers(fake, update: dict) -> list:
+    """The answerCallbackQuery calls Telegram saw for the press in `update`, requests and responses alike."""
+    query_id = update["callback_query"]["id"]
+    return [call for call in fake.calls("answerCallbackQuery") if call.params["callback_query_id"] == query_id]
+
+
+async def open_a_card(resident: Resident) -> None:
+    await resident.send("/start")
+    await resident.press(t("lv", "💡 Ideas"))
+    listing = await resident.press("Atklātība")
+    await resident.press(listing.buttons[0])
+
+
+async def test_every_press_is_answered_once_in_the_webhook_response(webhook):
+    anna = webhook.resident(901)
+    await open_a_card(anna)
+    support = await anna.press(t("lv", "👍 Support"))
+    pressed = webhook.sent[-1]
+    [answer] = answers(webhook.fake, pressed)
+    assert answer.ok and answer.in_webhook_response
+    assert answer.params["text"] == t("lv", "👍 Thank you! Your support is counted.")
+    # The card's edit stays a request of its own (its errors matter), made before the response.
+    assert [(call.method, call.in_webhook_response) for call in support.calls] == [
+        ("editMessageText", False), ("answerCallbackQuery", True)]
+
+    # An error while handling: the error handler's apology is the one answer.
+    webhook.fake.fail_next("editMessageText", 403, "Forbidden: bot was blocked by the user")
+    failed = await anna.press(t("lv", "↩️ Withdraw support"))
+    [apology] = answers(webhook.fake, webhook.sent[-1])
+    assert apology.ok and apology.in_webhook_response and apology.params["show_alert"] is True
+    assert apology.params["text"] == t("lv", "😕 Something went wrong on our side. Your earlier votes are safe; "
+                                             "please try again.")
+    assert [call.method for call in failed.calls] == ["editMessageText", "answerCallbackQuery"]
+
+    # A refusal: a forged button, answered by the fallback.
+    forged = await anna.press_data("forged:1", anna.last.message_id)
+    assert forged.alerts[-1].text == t("lv", "This button is out of date. Here is a fresh menu.")
+    assert [call.in_webhook_response for call in answers(webhook.fake, webhook.sent[-1])] == [True]
+
+    # A redelivered press is skipped, and answered in its response too (its worker may have died unanswered).
+    await webhook.replay(pressed)
+    assert [call.in_webhook_response for call in answers(webhook.fake, pressed)] == [True, True]
+
+
+async def test_a_rate_limited_press_is_answered_in_the_response(fake_telegram, sessions, clock):
+    async with serving(fake_telegram, sessions, clock, rate_limit_per_minute=5) as webhook:
+        bob = webhook.resident(902)
+        start = await bob.send("/start")
+        ideas = next(button["callback_data"] for row in start.keyboard_message.reply_markup["inline_keyboard"]
+                     for button in row if button["text"] == t("lv", "💡 Ideas"))
+        slow_down = t("lv", "🐢 That was a lot at once. Please wait a minute, then continue.")
+        for _ in range(10):  # /start and four presses pass
+            reply = await bob.press_data(ideas, start.keyboard_message.message_id)
+            if reply.alerts:
+                break
+        assert reply.alerts == [Alert(slow_down, False)] and len(reply.calls) == 1
+        assert [call.in_webhook_response for call in answers(fake_telegram, webhook.sent[-1])] == [True]
+
+
+async def test_without_the_setting_the_web_app_answers_with_a_request(fake_telegram, sessions, clock):
+    async with serving(fake_telegram, sessions, clock, webhook_answer_in_response=False) as webhook:
+        carol = webhook.resident(903)
+        await open_a_card(carol)
+        await carol.press(t("lv", "👍 Support"))
+        [answer] = answers(fake_telegram, webhook.sent[-1])
+        assert answer.ok and not answer.in_webhook_response
+
+
+async def test_long_polling_answers_a_press_with_a_request(fake_telegram, sessions, clock):
+    """`python -m bot`: no response to carry the answer, the same handlers answer with a request."""
+    await load_example(sessions)
+    settings = Settings(bot_token=TEST_TOKEN, telegram_api_url=fake_telegram.base_url, chat_replies_per_second=1000)
+    assert settings.webhook_answer_in_response, "the setting is on, and means nothing to polling"
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, sessions, create_i18n(), clock=clock, fsm_storage=create_fsm_storage(
+        settings, sessions))
+    handled = HandledUpdates()
+    with handled.listening():
+        polling = asyncio.create_task(poll(dp, bot, settings, polling_timeout=1, handle_signals=False,
+                                           close_bot_session=False))
+        try:
+            dave = Resident(fake_telegram, feed_via_polling(fake_telegram, handled), 904)
+            await open_a_card(dave)
+            support = await dave.press(t("lv", "👍 Support"))
+        finally:
+            await dp.stop_polling()
+            await polling
+            await bot.session.close()
+    assert [(call.method, call.in_webhook_response) for call in support.calls] == [
+        ("editMessageText", False), ("answerCallbackQuery", False)]
+    assert all(len([c for c in fake_telegram.calls("answerCallbackQuery") if c.ok
+                    and c.params["callback_query_id"] == query]) == 1 for query in fake_telegram.callbacks)

@@ -34,9 +34,11 @@ def free_port() -> int:
 
 
 class TelegramLikeFeed:
-    """POSTs each update until the webhook answers 2xx, as Telegram does, through up to 40 connections."""
+    """POSTs each update until the webhook answers 2xx, as Telegram does, through up to 40 connections; the call
+    a 2xx response carries (a press's answer) is then made, as Telegram makes it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, fake, url: str) -> None:
+        self.fake = fake
         self.url = url
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=40))
         self.retries = 0
@@ -47,6 +49,8 @@ class TelegramLikeFeed:
                 async with self.http.post(self.url, json=update, timeout=aiohttp.ClientTimeout(total=60),
                                           headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                     if response.status < 300:
+                        await self.fake.webhook_response(response.headers.get("Content-Type", ""),
+                                                         await response.read())
                         return
             except (aiohttp.ClientError, TimeoutError):
                 pass
@@ -85,7 +89,7 @@ async def test_a_worker_killed_under_load_loses_no_vote_or_step(fake_telegram, p
                RESIDENT_LOCK_SECONDS="2")
     logs = [tmp_path / "worker-0.log", tmp_path / "worker-1.log"]
     workers = [await start_worker(env, log) for log in logs]
-    feed = TelegramLikeFeed(f"http://127.0.0.1:{port}/telegram")
+    feed = TelegramLikeFeed(fake_telegram, f"http://127.0.0.1:{port}/telegram")
     residents = [Resident(fake_telegram, feed, FIRST_RESIDENT + n, language_code="lv") for n in range(RESIDENTS)]
     titles = {r.user_id: f"Priekšlikums numur {r.user_id}: atklāti dati" for r in residents}
     bodies = {r.user_id: f"Teksts {r.user_id}: visu sēžu protokoli un balsojumi būtu jāpublicē vienuviet."

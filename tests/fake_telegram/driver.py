@@ -1,8 +1,8 @@
 """Story-style test driver: a Resident sends messages and presses buttons, and gets a Reply back.
 
 Updates reach the bot through a ``feed`` function, so the same story runs against
-``Dispatcher.feed_update`` (deterministic, see ``feed_via_dispatcher``) or against real polling
-(see ``feed_via_polling``).
+``Dispatcher.feed_update`` (deterministic, see ``feed_via_dispatcher``), against real polling
+(see ``feed_via_polling``) or against a webhook server (``feed_via_webhook``).
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ class _LineHandler(logging.Handler):
         self._add(record.getMessage())
 
 
-def feed_via_webhook(url: str, secret: str) -> Feed:
+def feed_via_webhook(fake: FakeTelegram, url: str, secret: str) -> Feed:
     """POSTs the update to a webhook server as Telegram does; returns once it was acknowledged (the bot
-    answers after handling the update)."""
+    answers after handling the update) and the call its response may carry was made (FakeTelegram.webhook_response)."""
     import aiohttp
 
     async def feed(update: dict) -> None:
@@ -114,6 +114,7 @@ def feed_via_webhook(url: str, secret: str) -> Feed:
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
         ) as response:
             assert response.status == 200, f"the webhook answered {response.status}: {await response.text()}"
+            await fake.webhook_response(response.headers.get("Content-Type", ""), await response.read())
 
     return feed
 

@@ -2,13 +2,16 @@
 
 The bot under test talks to it through aiogram's real AiohttpSession, so requests go over HTTP exactly
 as in production. Answers, including errors and their descriptions, copy Telegram's, so bugs such as
-bad HTML, over-long texts, unanswered callback queries or no-op edits fail tests.
+bad HTML, over-long texts, unanswered callback queries or no-op edits fail tests. A call carried by the response
+to a webhook POST is made as Telegram makes it (``webhook_response``), so a webhook bot's calls are all seen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import email
+import email.policy
 import itertools
 import json
 import math
@@ -19,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
@@ -150,6 +153,7 @@ class Call:
     chat_id: int | None = None
     message: Message | None = None  # snapshot of the message the call created or edited
     at: float = 0.0
+    in_webhook_response: bool = False  # carried by the response to a webhook POST (see webhook_response)
 
     @property
     def error_code(self) -> int | None:
@@ -627,6 +631,26 @@ class FakeTelegram:
 
     # ------------------------------------------------------------ HTTP plumbing
 
+    async def webhook_response(self, content_type: str, body: bytes) -> Call | None:
+        """What Telegram does with the response to a webhook POST: a response may carry one Bot API call (a
+        "method" field with the method's parameters, as JSON, a form or multipart), which Telegram makes, telling
+        the bot nothing of its result. Made and recorded here like a request of the bot's, marked
+        `in_webhook_response`; None when the response carries no call (aiogram's is then `{}`)."""
+        params = _body_params(content_type, body)
+        method = str(params.pop("method", "") or "")
+        if not method:
+            return None
+        call = Call(method, params, {}, ok=False, at=time.monotonic(), in_webhook_response=True)
+        self._in_flight += 1
+        try:
+            await self._execute(call, _API_METHODS.get(method.lower()))
+        finally:
+            self._in_flight -= 1
+            self._last_activity = time.monotonic()
+        self.requests.append(call)
+        self._notify()
+        return call
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
@@ -636,7 +660,13 @@ class FakeTelegram:
         if track:
             self._in_flight += 1
         try:
-            call = await self._serve(request, method, name)
+            call = Call(method, {}, {}, ok=False, at=time.monotonic())
+            try:
+                call.params = await _read_params(request)
+            except ApiError as error:
+                call.response = error.body()
+            else:
+                await self._execute(call, name)
         finally:
             if track:
                 self._in_flight -= 1
@@ -645,10 +675,10 @@ class FakeTelegram:
         self._notify()
         return web.json_response(call.response, status=call.response.get("error_code", 200))
 
-    async def _serve(self, request: web.Request, method: str, name: str | None) -> Call:
-        call = Call(method, {}, {}, ok=False, at=time.monotonic())
+    async def _execute(self, call: Call, name: str | None) -> None:
+        """Answers ``call`` (its method and parameters read) into ``call.response``."""
+        method = call.method
         try:
-            call.params = await _read_params(request)
             if name is None:
                 raise ApiError(404, "Not Found: method not found")
             handler: Handler = getattr(self, name)
@@ -661,7 +691,6 @@ class FakeTelegram:
             call.ok = True
         except ApiError as error:
             call.response = error.body()
-        return call
 
     def _chat_of(self, params: dict) -> int | None:
         chat_id = params.get("chat_id")
@@ -1108,18 +1137,42 @@ async def _read_params(request: web.Request) -> dict:
         raw.update(body if isinstance(body, dict) else {})
     elif request.can_read_body:
         raw.update(await request.post())
-    files = {key: value for key, value in raw.items() if isinstance(value, web.FileField)}
+    return _typed_params({key: _uploaded(value) if isinstance(value, web.FileField) else value
+                          for key, value in raw.items()})
+
+
+def _body_params(content_type: str, body: bytes) -> dict:
+    """The fields of a webhook response's body (JSON, urlencoded or multipart), typed like a request's."""
+    mime = content_type.partition(";")[0].strip().lower()
+    raw: dict[str, Any] = {}
+    if mime == "application/json":
+        loaded = json.loads(body or b"{}")
+        raw = loaded if isinstance(loaded, dict) else {}
+    elif mime == "application/x-www-form-urlencoded":
+        raw = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    elif mime == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        for part in email.message_from_bytes(head + body, policy=email.policy.HTTP).iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if part.get_filename():
+                data = part.get_payload(decode=True)
+                raw[name] = UploadedFile(part.get_filename(), len(data), part.get_content_type(), data)
+            else:
+                raw[name] = part.get_content()
+    return _typed_params(raw)
+
+
+def _typed_params(raw: dict[str, Any]) -> dict:
+    files = {key: value for key, value in raw.items() if isinstance(value, UploadedFile)}
     return {key: _typed(key, value, files) for key, value in raw.items()
             if key not in files or key in ("photo", "document")}
 
 
-def _typed(key: str, value: Any, files: dict[str, web.FileField]) -> Any:
-    if isinstance(value, web.FileField):
-        return _uploaded(value)
+def _typed(key: str, value: Any, files: dict[str, UploadedFile]) -> Any:
     if not isinstance(value, str):
         return value
     if value.startswith("attach://") and value.removeprefix("attach://") in files:
-        return _uploaded(files[value.removeprefix("attach://")])
+        return files[value.removeprefix("attach://")]
     if key in JSON_FIELDS:
         try:
             return json.loads(value)
