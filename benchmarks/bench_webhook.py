@@ -69,7 +69,7 @@ TOKEN = "4242424242:AAEfakeTokenForBenchOnly_abcdefghijklmn"
 SECRET = "bench-Webhook_secret"
 CONNECTIONS = 40
 MIX = (("support", 0.6), ("card", 0.2), ("list", 0.1), ("start_or_search", 0.1))
-CARD_MESSAGE_ID = 1  # the bot message each resident presses on (planted in the fake)
+CARD_MESSAGE_ID = 1_000_000  # the bot message each resident presses on, planted in the fake (above the ids it gives)
 ANSWER_MODES = {"request": "false", "response": "true"}  # --answer: WEBHOOK_ANSWER_IN_RESPONSE
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

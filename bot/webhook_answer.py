@@ -18,7 +18,9 @@ handler: all inside the slot): the first answer is held and goes out once, in th
 the same query sends the held one and then itself, as they went before (Telegram refuses the second). An answer
 made after the update is done (by a task it left behind) is sent as a request. An update that ends without a
 response (an exception aiogram does not handle, a killed worker) is not acknowledged, so Telegram delivers it
-again and that delivery answers the press (bot/once.py); a held answer is dropped with its response."""
+again and that delivery answers the press (bot/once.py); a held answer is dropped with its response. So a press
+is not answered twice across a crash either, as it was by request (answered, then killed before the update was
+acknowledged, then delivered and answered again)."""
 
 from __future__ import annotations
 

@@ -143,6 +143,10 @@ async def test_a_worker_killed_under_load_loses_no_vote_or_step(fake_telegram, p
     assert workers[0].returncode == -signal.SIGKILL
     assert feed.retries > 0, "the kill hit updates in flight, which Telegram (the feed) delivered again"
     assert "Traceback" not in logs[1].read_text(), logs[1].read_text()
+    # An answer leaves only in the response to an update, with its acknowledgement: a press the killed worker had
+    # handled but not acknowledged is delivered again and answered then, once (by a request it would be twice).
+    assert all(call.in_webhook_response for call in fake_telegram.calls("answerCallbackQuery"))
+    assert [call.description for call in fake_telegram.calls("answerCallbackQuery") if not call.ok] == []
 
     async with sessions() as session:
         votes = (await session.exec(select(Vote.user_id, Vote.idea_id).where(Vote.user_id >= FIRST_RESIDENT))).all()
