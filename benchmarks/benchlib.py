@@ -145,17 +145,22 @@ def _cpu_busy_and_total() -> tuple[int, int]:
     return sum(ticks) - idle, sum(ticks)
 
 
+def cores_busy(seconds: float = 1.0) -> float:
+    """The share of all cores' time other processes used during `seconds` while this one slept (OSError: no /proc)."""
+    busy_before, total_before = _cpu_busy_and_total()
+    time.sleep(seconds)
+    busy_after, total_after = _cpu_busy_and_total()
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
 def load_note(seconds: float = 1.0) -> str:
     """How busy the machine is just before a run, measured over one second while this process waits: other
     processes on these 2 cores move the numbers a lot. (The load average would count the previous step.)"""
     one_minute = os.getloadavg()[0]
     try:
-        busy_before, total_before = _cpu_busy_and_total()
-        time.sleep(seconds)
-        busy_after, total_after = _cpu_busy_and_total()
+        busy = cores_busy(seconds)
     except OSError:  # no /proc: say what we know
         return f"load average {one_minute:.2f} on {os.cpu_count()} cores"
-    busy = (busy_after - busy_before) / max(1, total_after - total_before)
     note = f"other processes used {busy:.0%} of the {os.cpu_count()} cores just before (load average {one_minute:.2f})"
     return note + (" — BUSY MACHINE, numbers will be noisy" if busy > 0.15 else "")
 
