@@ -49,6 +49,7 @@ BLOCKED, FAILED, PAUSED = OutboxStatus.BLOCKED.value, OutboxStatus.FAILED.value,
 # a new proposal's post to the moderators never waits for a whole broadcast.
 MASS_KINDS = frozenset({"digest", "news", "new_idea", "reminder", "results", "broadcast"})
 MASS = 1
+PRIORITIES = (0, MASS)  # every value of `priority`
 # Of those, the ones that go as paid broadcasts when PAID_BROADCAST_RATE is set (bot/delivery.py): results,
 # digests and moderators' broadcasts. New-idea cards, plan news and reminders keep the free pace.
 PAID_KINDS = frozenset({"digest", "results", "broadcast"})
@@ -121,6 +122,9 @@ def _claimable(now: datetime, chat_interval: float, exclude_chats: Iterable[int]
     )
     recently_served_chats = select(_outbox.c.chat_id).where(
         _outbox.c.status.in_((SENDING, SENT)),
+        # Every priority named, so that the index seeks (status, priority, not_before > ...) instead of
+        # stepping through every row ever sent (kept for RETENTION_DAYS): 45 ms a claim with 90,000 sent.
+        _outbox.c.priority.in_(PRIORITIES),
         _outbox.c.not_before > now - timedelta(seconds=chat_interval),
     )
     conditions = [
