@@ -20,7 +20,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession  # handlers import the session type from here
 
 from storage.cache import CacheConfig, enable_caches
-from storage.writer import SerializedWriteSession, serialize_writes
+from storage.pg_direct import close_direct_connections, enable_direct_connections
+from storage.writer import SerializedWriteSession, close_group_commit, serialize_writes
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -85,8 +86,17 @@ def create_engine(url: str, pool: PoolSize | None = None, caches: CacheConfig | 
         serialize_writes(engine, _sqlite_pragmas)
     else:
         engine = create_async_engine(url, pool_pre_ping=True, **options)
+        enable_direct_connections(engine)
     enable_caches(engine, caches or CacheConfig(), _sqlite_pragmas)
     return engine
+
+
+async def close_database(engine: AsyncEngine) -> None:
+    """Close the engine's pool and the connections its writers keep of their own (storage/writer.py,
+    storage/pg_direct.py)."""
+    await close_direct_connections(engine)
+    close_group_commit(engine)
+    await engine.dispose()
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
@@ -191,6 +201,6 @@ def run_migrations_cli(url: str) -> None:  # pragma: no cover - convenience for 
     async def _main() -> None:
         engine = create_engine(url)
         await migrate(engine)
-        await engine.dispose()
+        await close_database(engine)
 
     asyncio.run(_main())
