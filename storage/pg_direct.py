@@ -47,7 +47,7 @@ class DirectConnections:
         try:
             return await self._fetchrow(sql, args)
         except _BROKEN as error:  # the server restarted, or an idle connection was cut: once more, on a new one
-            log.warning("a database connection for votes broke (%s); sending the statement again",
+            log.warning("a direct database connection broke (%s); sending the statement again",
                         type(error).__name__)
             return await self._fetchrow(sql, args)
 
