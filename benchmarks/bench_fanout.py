@@ -13,13 +13,14 @@ whatever this script might wish; with --redis the pace is kept in Redis, as with
 written the way a fan-out is written in production: a moderator's broadcast to the weekly-digest subscribers
 (bot.domain.broadcasts.send, one INSERT ... SELECT; broadcasts are paid kinds).
 
-Runs, each in a fresh sender process:
-  (a) default pace  the default settings (SEND_RATE_PER_SECOND 25), --memory-messages sent, first with 10,000 then with
-                    N waiting: the share of 25/s achieved (target: at least 95 %), and the sender's peak RSS, which
-                    must be the same with both backlogs (it claims a few rows at a time and never loads the audience);
-  (b) paid 1000/s   PAID_BROADCAST_RATE=1000, N waiting, --top-seconds: the paid pace production can be set to;
-  (c) free 1000/s   SEND_RATE_PER_SECOND=REPLY_RATE_PER_SECOND=1000, N waiting, --top-seconds: the sender's top speed
-                    with its production concurrency (max_in_flight 8), and its CPU time per message.
+Runs, each in a fresh sender process; (a) and (b) in pairs, on a new batch of 10,000 and of N rows waiting, the same
+number of messages sent from each (so the sender's peak RSS, which must not depend on the backlog, can be compared):
+  (a) default pace  the default settings (SEND_RATE_PER_SECOND 25, max_in_flight 8), --memory-messages: the share of
+                    25/s achieved (target: at least 95 %);
+  (b) paid 1000/s   PAID_BROADCAST_RATE=1000 (broadcasts are paid kinds; max_in_flight 100), --paid-messages: how near
+                    the sender comes to the paid rate production can be set to;
+  (c) free 1000/s   SEND_RATE_PER_SECOND=REPLY_RATE_PER_SECOND=1000, on what is left of the N batch of (b), for
+                    --top-seconds: the sender's top speed with its production concurrency, and CPU time per message.
 Rows a run leaves unsent are paused before the next run (and resumed for the next run on the same batch).
 
 Memory: "peak RSS" is the sender process's own high-water mark (VmHWM of /proc/self/status). Not getrusage's
@@ -298,7 +299,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000, help="the larger backlog, N")
     parser.add_argument("--memory-messages", type=int, default=1_500,
                         help="messages each default-pace run sends (1,500: 60 s at 25/s)")
-    parser.add_argument("--top-seconds", type=float, default=60.0, help="length of each 1000/s run (0: skip them)")
+    parser.add_argument("--paid-messages", type=int, default=3_000, help="messages each paid run sends (0: skip them)")
+    parser.add_argument("--top-seconds", type=float, default=60.0, help="length of the free 1000/s run (0: skip it)")
     parser.add_argument("--redis", help="keep the pace in Redis, as with REDIS_URL (e.g. redis://127.0.0.1:6379/5)")
     parser.add_argument("--role", choices=("main", "fake", "sender"), default="main", help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
@@ -324,23 +326,27 @@ def main() -> None:
     sessions = loop.run_until_complete(prepare(args.db, count))
     fake, api = start_fake(count)
     default_seconds = args.memory_messages / Settings.model_fields["send_rate_per_second"].default * 2 + 60
-    # (name, backlog, settings, messages to send (0: until the time is up), seconds at most, target applies)
-    plan = [("(a) default pace", SMALL_BACKLOG, {}, args.memory_messages, default_seconds, True),
-            ("(a) default pace", args.subscribers, {}, args.memory_messages, default_seconds, True)]
+    paid = {"paid_broadcast_rate": FAST}
+    free = {"send_rate_per_second": FAST, "reply_rate_per_second": FAST}
+    # (name, batch: runs with the same one share it, rows waiting, settings, messages to send (0: until the time is
+    # up), seconds at most, whether the 95 % target applies)
+    plan = [("(a) default pace", "a small", SMALL_BACKLOG, {}, args.memory_messages, default_seconds, True),
+            ("(a) default pace", "a large", args.subscribers, {}, args.memory_messages, default_seconds, True)]
+    if args.paid_messages:
+        plan += [(f"(b) paid {FAST}/s", "b small", SMALL_BACKLOG, paid, args.paid_messages, 600, False),
+                 (f"(b) paid {FAST}/s", "b large", args.subscribers, paid, args.paid_messages, 600, False)]
     if args.top_seconds:
-        plan += [(f"(b) paid {FAST}/s", args.subscribers, {"paid_broadcast_rate": FAST}, 0, args.top_seconds, False),
-                 (f"(c) free {FAST}/s", args.subscribers, {"send_rate_per_second": FAST, "reply_rate_per_second": FAST},
-                  0, args.top_seconds, False)]
+        plan += [(f"(c) free {FAST}/s", "b large", args.subscribers, free, 0, args.top_seconds, False)]
     rows, writes, batches = [], [], {}
     try:
-        for name, backlog, overrides, goal, seconds, target in plan:
-            if backlog in batches:  # runs on the same backlog share one batch: what is left of it
-                batch_id = batches[backlog]
+        for name, batch, backlog, overrides, goal, seconds, target in plan:
+            if batch in batches:  # what is left of an earlier run's batch
+                batch_id = batches[batch]
                 waiting = loop.run_until_complete(unpark(sessions, batch_id))
             else:
                 batch_id, waiting, write_seconds = loop.run_until_complete(write_fanout(sessions, backlog, text))
                 writes.append((waiting, write_seconds))
-                batches[backlog] = batch_id
+                batches[batch] = batch_id
             busy = cores_busy()
             result = sender_run(args.db, api, args.redis, overrides, goal, seconds)
             left = loop.run_until_complete(park(sessions, batch_id))
