@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database URL, recreated (default: {DEFAULT_DB})")
     parser.add_argument("--subscribers", type=int, default=100_000, help="the larger backlog, N")
     parser.add_argument("--memory-messages", type=int, default=1_500,
-                        help="messages each default-pace run sends (1,500: 60 s at 25/s)")
+                        help="messages each default-pace run sends (1,500: 60 s at 25/s; 0: skip them)")
     parser.add_argument("--paid-messages", type=int, default=3_000, help="messages each paid run sends (0: skip them)")
     parser.add_argument("--top-seconds", type=float, default=60.0, help="length of the free 1000/s run (0: skip it)")
     parser.add_argument("--redis", help="keep the pace in Redis, as with REDIS_URL (e.g. redis://127.0.0.1:6379/5)")
@@ -330,8 +330,10 @@ def main() -> None:
     free = {"send_rate_per_second": FAST, "reply_rate_per_second": FAST}
     # (name, batch: runs with the same one share it, rows waiting, settings, messages to send (0: until the time is
     # up), seconds at most, whether the 95 % target applies)
-    plan = [("(a) default pace", "a small", SMALL_BACKLOG, {}, args.memory_messages, default_seconds, True),
-            ("(a) default pace", "a large", args.subscribers, {}, args.memory_messages, default_seconds, True)]
+    plan = []
+    if args.memory_messages:
+        plan += [("(a) default pace", "a small", SMALL_BACKLOG, {}, args.memory_messages, default_seconds, True),
+                 ("(a) default pace", "a large", args.subscribers, {}, args.memory_messages, default_seconds, True)]
     if args.paid_messages:
         plan += [(f"(b) paid {FAST}/s", "b small", SMALL_BACKLOG, paid, args.paid_messages, 600, False),
                  (f"(b) paid {FAST}/s", "b large", args.subscribers, paid, args.paid_messages, 600, False)]
