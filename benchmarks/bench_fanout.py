@@ -71,7 +71,7 @@ from bot.config import Settings  # noqa: E402
 from bot.delivery import Outcome, Sender, build_sender  # noqa: E402
 from bot.domain import broadcasts  # noqa: E402
 from storage import outbox  # noqa: E402
-from storage.db import SessionFactory, create_engine, migrate, open_database, session_factory  # noqa: E402
+from storage.db import SessionFactory, close_database, create_engine, migrate, open_database, session_factory  # noqa: E402
 from storage.models import User  # noqa: E402
 
 DEFAULT_DB = f"sqlite+aiosqlite:///{RESULTS_DIR / 'fanout.db'}"
@@ -165,7 +165,7 @@ async def run_sender(db: str, api: str, redis: str | None, overrides: dict, goal
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = memory_mib()
     await bot.session.close()
-    await engine.dispose()
+    await close_database(engine)
     return {"outcomes": {str(key): value for key, value in sender.outcomes.items()}, "seconds": wall,
             "cpu_seconds": cpu, "rss_before_mib": before["rss"], "rss_after_mib": after["rss"],
             "peak_rss_mib": after["peak"], "sqlite_peak_mib": sqlite_peak_mib(),
