@@ -60,7 +60,7 @@ from bot.i18n import create_i18n
 from bot.runner import create_fsm_storage
 from bot.ui import browse_screens
 from bot.ui import callbacks as cb
-from storage.db import SessionFactory, open_database
+from storage.db import SessionFactory, close_database, open_database
 
 TOKEN = "4200000:benchmark-token-not-a-real-one-abcdefgh"
 BOT_USER = {"id": 4200000, "is_bot": True, "first_name": "ManaBalss", "username": "manabalss_bench_bot"}
@@ -330,10 +330,11 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     await vacuum_if_postgres(url)
-    engine, sessions = await open_database(url)
+    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, redis_url=redis_url)
+    # The engine as bot/runner.py opens it: its pool and its press caches (on PostgreSQL only with Redis).
+    engine, sessions = await open_database(url, settings.pool, settings.caches)
     try:
         bench = await load_bench_campaign(sessions)
-        settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, redis_url=redis_url)
         # As bot/runner.py assembles it; the clock stands inside the campaign's dates: voting is open.
         vote_dp = create_dispatcher(settings, sessions, create_i18n(), clock=lambda: bench.now,
                                     fsm_storage=create_fsm_storage(settings, sessions))
@@ -367,7 +368,7 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
                 "first_error": errors.first, "calls": votes.bot.session.calls}
     finally:
         logging.getLogger().removeHandler(errors)
-        await engine.dispose()
+        await close_database(engine)
 
 
 def profile_report(profiler: cProfile.Profile, updates: int) -> str:

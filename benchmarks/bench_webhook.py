@@ -46,6 +46,7 @@ import aiohttp
 from benchlib import (
     LATENCY_HEADERS,
     busy_share,
+    cores_busy,
     cpu_ticks,
     latency_row,
     load_bench_campaign,
@@ -272,18 +273,12 @@ def cpu_seconds(processes: list[asyncio.subprocess.Process]) -> float | None:
     return total / CLOCK_TICKS
 
 
-def _one_second_of_ticks() -> tuple[tuple[int, int], tuple[int, int]]:
-    before = cpu_ticks()
-    time.sleep(1.0)
-    return before, cpu_ticks()
-
-
 async def measure(fake: FakeTelegram, sets: list[tuple[str, Load, Run, list]], warmups: list[Load]) -> None:
     """Feed each (url, load, run, processes) at the same time, after an unmeasured warm-up load each (first imports,
     caches, pools), and record what each cost: its calls, its processes' CPU, the machine's busy share."""
     await asyncio.gather(*(feed(fake, url, warmup, Run(run.workers, run.answer))
                            for (url, _, run, _), warmup in zip(sets, warmups, strict=True)))
-    before = busy_share(*await asyncio.to_thread(_one_second_of_ticks))
+    before = await asyncio.to_thread(cores_busy)
     first_call, ticks = len(fake.requests), cpu_ticks()
     stop = asyncio.Event() if len(sets) > 1 else None
 

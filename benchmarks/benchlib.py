@@ -145,6 +145,13 @@ def _cpu_busy_and_total() -> tuple[int, int]:
     return sum(ticks) - idle, sum(ticks)
 
 
+def cores_busy(seconds: float = 1.0) -> float:
+    """The share of all cores' time other processes used during `seconds` while this one slept (OSError: no /proc)."""
+    before = _cpu_busy_and_total()
+    time.sleep(seconds)
+    return busy_share(before, _cpu_busy_and_total())
+
+
 def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     """The share of all cores' time that was busy between two `cpu_ticks()` readings."""
     return (after[0] - before[0]) / max(1, after[1] - before[1])
@@ -160,9 +167,7 @@ def load_note(seconds: float = 1.0) -> str:
     processes on these 2 cores move the numbers a lot. (The load average would count the previous step.)"""
     one_minute = os.getloadavg()[0]
     try:
-        before = _cpu_busy_and_total()
-        time.sleep(seconds)
-        busy = busy_share(before, _cpu_busy_and_total())
+        busy = cores_busy(seconds)
     except OSError:  # no /proc: say what we know
         return f"load average {one_minute:.2f} on {os.cpu_count()} cores"
     note = f"other processes used {busy:.0%} of the {os.cpu_count()} cores just before (load average {one_minute:.2f})"

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.campaign_file import CampaignFileError, load_campaign_file
 from bot.domain.campaigns import collect_stats, import_campaign
-from storage.db import open_database
+from storage.db import close_database, open_database
 
 
 async def import_file(settings: Settings, path: Path) -> None:
@@ -26,7 +26,7 @@ async def import_file(settings: Settings, path: Path) -> None:
         async with sessions() as session:
             report = await import_campaign(session, spec)
     finally:
-        await engine.dispose()
+        await close_database(engine)
     print(report.summary())
 
 
@@ -36,7 +36,7 @@ async def print_stats(settings: Settings, *, as_json: bool) -> None:
         async with sessions() as session:
             stats = (await collect_stats(session)).as_dict()
     finally:
-        await engine.dispose()
+        await close_database(engine)
     if as_json:
         print(json.dumps(stats, ensure_ascii=False, sort_keys=True))
         return
@@ -62,7 +62,7 @@ async def print_integrity(settings: Settings, *, slug: str | None, as_json: bool
                 raise SystemExit(f"error: no campaign {slug!r}" if slug else "error: there is no campaign yet")
             report = await build_report(session, campaign, now)
     finally:
-        await engine.dispose()
+        await close_database(engine)
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, sort_keys=True))
         return
@@ -79,5 +79,5 @@ TOP_FOR_OPERATORS = 10
 
 async def migrate_only(settings: Settings) -> None:
     engine, _ = await open_database(settings.database_url, settings.pool, settings.caches)
-    await engine.dispose()
+    await close_database(engine)
     print("database is up to date")

@@ -42,7 +42,7 @@ from bot.config import Settings
 from bot.domain.campaign_file import load_campaign_file
 from bot.domain.campaigns import has_any_campaign, import_campaign, shift_to_open
 from bot.i18n import create_i18n
-from storage.db import open_database
+from storage.db import close_database, open_database
 from storage.users import get_or_create_user, get_user, set_language
 
 CHAT_TOKEN = "1000000:terminal-chat-not-a-real-telegram-token"
@@ -193,7 +193,7 @@ async def run_chat(settings: Settings, *, language: str | None, user_id: int) ->
             else:
                 await say(line)
     finally:
-        await engine.dispose()
+        await close_database(engine)
 
 
 def _read_line() -> str:

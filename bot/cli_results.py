@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.domain import groups, results
-from storage.db import open_database
+from storage.db import close_database, open_database
 
 
 async def _group_csv(settings: Settings, group_id: int) -> str | None:
@@ -21,7 +21,7 @@ async def _group_csv(settings: Settings, group_id: int) -> str | None:
         async with sessions() as session:
             found = await groups.approved_csv(session, group_id, settings.tz)
     finally:
-        await engine.dispose()
+        await close_database(engine)
     return found[1] if found else None
 
 
@@ -47,7 +47,7 @@ async def _load(settings: Settings, slug: str, build):
                 raise SystemExit(f"error: there is no campaign {slug!r}")
             return await build(session, campaign)
     finally:
-        await engine.dispose()
+        await close_database(engine)
 
 
 def export_results(settings: Settings, slug: str, file_format: str, out_dir: Path) -> None:

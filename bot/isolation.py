@@ -8,7 +8,10 @@ handler (one waiting out a 429's retry_after) keeps it, and a dead worker's lock
 
 The renewal is stopped by an event, not by cancelling its task: redis-py (8.1) swallows a cancellation that
 arrives during a command, so a cancelled renewal went on extending the lock for ever and the resident's next
-update waited for good (seen in tests/test_webhook_workers.py)."""
+update waited for good (seen in tests/test_webhook_workers.py).
+
+A process stalled for longer than `seconds` (a saturated machine) loses the lock mid-update. The update was
+handled all the same: that is a warning, not a failed update (which Telegram would deliver again)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from collections.abc import AsyncGenerator
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 log = logging.getLogger(__name__)
 LONGEST_HOLD = 180.0  # seconds: an update still running by then is stuck; its resident is let go
@@ -34,14 +37,20 @@ class RenewedRedisEventIsolation(RedisEventIsolation):
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         name = self.key_builder.build(key, "lock")
-        async with self.redis.lock(name=name, timeout=self.seconds, lock_class=Lock) as held:
-            done = asyncio.Event()
-            renewal = asyncio.create_task(self._keep(held, done))
+        held = self.redis.lock(name=name, timeout=self.seconds, lock_class=Lock)
+        await held.acquire()  # waits as long as it takes
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._keep(held, done))
+        try:
+            yield None
+        finally:
+            done.set()
+            await renewal  # within one Redis command's time
             try:
-                yield None
-            finally:
-                done.set()
-                await renewal  # within one Redis command's time
+                await held.release()
+            except LockNotOwnedError:
+                log.warning("a resident's lock had expired before their update was done (the process stalled "
+                            "for more than %g s)", self.seconds)
 
     async def _keep(self, held: Lock, done: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

@@ -3,6 +3,7 @@ session): direct replies are paced and retried like the outbox's messages.
 
 - Pace: new messages (sendMessage, sendPhoto, …) at most `rate_per_second` for the whole process and
   `chat_per_second` to one chat (with a burst of `chat_burst`: a reply of two or three messages goes at once).
+  Paid broadcasts keep only the chat's pace: the outbox holds them to PAID_BROADCAST_RATE.
 - 429: Telegram's flood control is per bot, so a `retry_after` pauses every request of the process, then the
   refused one is sent again.
 - 5xx and network errors (incl. timeouts) of methods that are safe to repeat are retried with backoff.
@@ -81,7 +82,8 @@ class PacedRetryingRequests(BaseRequestMiddleware):
                        method: TelegramMethod[Any]) -> Response[Any]:
         name = method.__api_method__
         for attempt in range(self.retries + 1):
-            windows = await self._wait_for_turn(name, getattr(method, "chat_id", None))
+            windows = await self._wait_for_turn(name, getattr(method, "chat_id", None),
+                                                bool(getattr(method, "allow_paid_broadcast", None)))
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
@@ -101,8 +103,11 @@ class PacedRetryingRequests(BaseRequestMiddleware):
                     window.done()
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _wait_for_turn(self, name: str, chat_id: Any) -> tuple[Window, ...]:
-        """Wait until the request may leave; the windows it was counted in (to be told when it is answered)."""
+    async def _wait_for_turn(self, name: str, chat_id: Any, paid: bool = False) -> tuple[Window, ...]:
+        """Wait until the request may leave; the windows it was counted in (to be told when it is answered).
+
+        `paid`: a paid broadcast (allow_paid_broadcast) is outside Telegram's free ~30/s, so it keeps only its
+        chat's pace here; the outbox paces paid broadcasts at PAID_BROADCAST_RATE (bot/delivery.py)."""
         pause = self.paused_until - time.monotonic()
         if pause > 0:  # a 429 that arrives meanwhile is met by its request's own retry
             await asyncio.sleep(pause)
@@ -113,6 +118,8 @@ class PacedRetryingRequests(BaseRequestMiddleware):
         if chat is None:
             chat = self.chats[chat_id] = Window(*self.chat_window)
         await chat.take()
+        if paid:
+            return (chat,)
         try:
             await self.overall.take()
         except BaseException:  # cancelled while waiting: the chat's turn is given back

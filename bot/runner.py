@@ -29,7 +29,7 @@ from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.scheduler import SchedulerService, Timing
 from bot.startup import check_telegram
-from storage.db import SessionFactory, open_database
+from storage.db import SessionFactory, close_database, open_database
 from storage.process_lock import DatabaseInUse, lock_database
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ async def run_polling(settings: Settings) -> None:
         await stop_sender(sender_task, sender_stop)
         await dp.storage.close()
         await bot.session.close()
-        await engine.dispose()
+        await close_database(engine)
         if polling_lock is not None:
             polling_lock.close()
 
@@ -159,7 +159,7 @@ async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
         if health is not None:
             await health.cleanup()
         await stop_jobs(service)
-        await engine.dispose()
+        await close_database(engine)
 
 
 async def serve_health(settings: Settings, engine: AsyncEngine, sessions: SessionFactory) -> web.AppRunner:

@@ -33,7 +33,7 @@ from bot.once import OnceStorage, UpdateOnceMiddleware
 from bot.runner import create_event_isolation, create_fsm_storage, start_jobs, stop_jobs
 from bot.startup import check_telegram
 from storage import processed_updates
-from storage.db import SessionFactory, open_database
+from storage.db import SessionFactory, close_database, open_database
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -143,4 +143,4 @@ async def run_web(settings: Settings) -> None:
         await pruner
         await dp.storage.close()
         await bot.session.close()
-        await engine.dispose()
+        await close_database(engine)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, literal, or_, update
+from sqlalchemy import Boolean, String, cast, func, literal, or_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +27,7 @@ from storage.models import (
     Vote,
     WorkingGroup,
 )
-from storage.outbox import BatchProgress, priority_of
+from storage.outbox import BatchProgress, is_paid_kind, priority_of
 from storage.sql import insert_ignoring_conflicts
 
 AUDIENCE_KINDS = ("all", "language", "subscribers", "supporters", "members")
@@ -106,9 +106,10 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, kind: 
         literal(broadcast.batch_id, String),
         literal(now, _outbox.c.created_at.type),
         literal(priority_of("broadcast")),
+        literal(is_paid_kind("broadcast"), Boolean),
     ).where(*_recipients(kind, argument)).order_by(User.id)
     columns = ["chat_id", "kind", "dedupe_key", "text", "status", "attempts", "not_before", "batch_id", "created_at",
-               "priority"]
+               "priority", "paid"]
     statement = insert_ignoring_conflicts(session, OutboxMessage).from_select(columns, rows)
     return max((await session.exec(statement)).rowcount, 0)
 

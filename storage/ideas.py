@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.cache import Caches, caches_of, card_keys
 from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaCommitment, Vote
+from storage.pg_direct import direct_connections
 from storage.text import search_key
 
 SORT_TOP = "top"
@@ -124,10 +125,11 @@ async def _load_card_parts(session: AsyncSession, idea_id: int, detach: bool) ->
     return CardParts(row[0], row[1], row[2], row[3])
 
 
-class _SQLiteRows:
-    """A table's rows read on SQLite's own driver as plain immutable records with the model's attribute names
-    (storage/cache.py reads cards there, without aiosqlite's thread and without the ORM's bookkeeping); values
-    converted as SQLAlchemy converts them (0/1 to booleans, text to aware datetimes)."""
+class _PlainRows:
+    """A table's rows read on the driver itself as plain immutable records with the model's attribute names
+    (storage/cache.py reads cards on SQLite's own connection or PostgreSQL's direct ones, without the ORM's
+    bookkeeping); SQLite's values converted as SQLAlchemy converts them (0/1 to booleans, text to aware
+    datetimes)."""
 
     def __init__(self, model: type, skip: frozenset[str] = frozenset()) -> None:
         dialect = sqlite.dialect()
@@ -144,16 +146,23 @@ class _SQLiteRows:
         return self.record(*(value if convert is None else convert(value)
                              for convert, value in zip(self.convert, values, strict=True)))
 
+    def make_as_is(self, values: Sequence[Any]) -> Any:
+        """The record of values PostgreSQL's driver gave (already booleans and aware datetimes)."""
+        return self.record(*values)
 
-_IDEA_ROWS = _SQLiteRows(Idea, frozenset({"search_text"}))
-_CATEGORY_ROWS = _SQLiteRows(Category)
-_CAMPAIGN_ROWS = _SQLiteRows(Campaign)
+
+_IDEA_ROWS = _PlainRows(Idea, frozenset({"search_text"}))
+_CATEGORY_ROWS = _PlainRows(Category)
+_CAMPAIGN_ROWS = _PlainRows(Campaign)
 _CARD_SQL = (
     f"SELECT {_IDEA_ROWS.select_list()}, {_CATEGORY_ROWS.select_list()}, {_CAMPAIGN_ROWS.select_list()}, "
     "idea_commitment.commitment_id FROM idea JOIN category ON category.id = idea.category_id "
     "JOIN campaign ON campaign.id = idea.campaign_id "
     "LEFT OUTER JOIN idea_commitment ON idea_commitment.idea_id = idea.id WHERE idea.id = ?"
 )
+
+
+_CARD_PG_SQL = _CARD_SQL.replace("?", "$1::integer")
 
 
 def _read_card_parts_now(caches: Caches, idea_id: int) -> CardParts | None:
@@ -165,6 +174,15 @@ def _read_card_parts_now(caches: Caches, idea_id: int) -> CardParts | None:
                      _CAMPAIGN_ROWS.make(row[ideas + categories:-1]), row[-1])
 
 
+def _card_parts_as_is(row: Sequence[Any] | None) -> CardParts | None:
+    if row is None:
+        return None
+    row = tuple(row)
+    ideas, categories = len(_IDEA_ROWS.names), len(_CATEGORY_ROWS.names)
+    return CardParts(_IDEA_ROWS.make_as_is(row[:ideas]), _CATEGORY_ROWS.make_as_is(row[ideas:ideas + categories]),
+                     _CAMPAIGN_ROWS.make_as_is(row[ideas + categories:-1]), row[-1])
+
+
 async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
     """The idea with its category, campaign and plan link, from the cache while no write changed them."""
     caches = caches_of(session)
@@ -173,9 +191,12 @@ async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
     reader = caches.reader
 
     async def load() -> CardParts | None:
-        if reader is None:
-            return await _load_card_parts(session, idea_id, detach=True)
-        return _read_card_parts_now(caches, idea_id)
+        if reader is not None:
+            return _read_card_parts_now(caches, idea_id)
+        direct = direct_connections(session.bind)
+        if direct is not None:
+            return _card_parts_as_is(await direct.fetchrow(_CARD_PG_SQL, idea_id))
+        return await _load_card_parts(session, idea_id, detach=True)
 
     return await caches.fetch(caches.cards, idea_id, card_keys(idea_id), load)
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -244,6 +246,9 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "not_before", "id"),
+        # With paid broadcasts the sender claims paid and free rows apart: each claim seeks its own rows instead
+        # of stepping through the other kind's (a whole broadcast).
+        Index("ix_outbox_due_paid", "status", "paid", "priority", "not_before", "id"),
         # "An earlier message to this chat goes first": a lookup per claimed row.
         Index("ix_outbox_chat", "chat_id", "status", "id"),
     )
@@ -258,6 +263,8 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     # 0: personal messages and moderators' posts; 1: mass messages (digests, broadcasts), which go after them.
     priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
+    # Of storage.outbox.PAID_KINDS: sent with allow_paid_broadcast when PAID_BROADCAST_RATE is set.
+    paid: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     last_error: str | None = None

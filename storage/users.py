@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.cache import caches_of, resident_keys
 from storage.models import User
+from storage.pg_direct import direct_connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ _COLUMNS = [getattr(User, field.name) for field in fields(Resident)]
 # as 0/1, the time as text, converted as SQLAlchemy would.
 _RESIDENT_SQL = f"SELECT {', '.join(field.name for field in fields(Resident))} FROM resident WHERE id = ?"
 _sqlite_time = User.__table__.c.created_at.type._cached_result_processor(sqlite.dialect(), None)
+_RESIDENT_PG_SQL = _RESIDENT_SQL.replace("?", "$1::bigint")  # PostgreSQL's driver gives the values as they are
 
 
 def _from_sqlite(row: tuple) -> tuple:
@@ -63,10 +65,14 @@ async def get_resident(session: AsyncSession, user_id: int) -> Resident | None:
         return await _load_resident(session, user_id)
 
     async def load() -> Resident | None:
-        if caches.reader is None:
-            return await _load_resident(session, user_id)
-        row = caches.read_now(_RESIDENT_SQL, (user_id,))
-        return Resident(*_from_sqlite(row)) if row is not None else None
+        if caches.reader is not None:
+            row = caches.read_now(_RESIDENT_SQL, (user_id,))
+            return Resident(*_from_sqlite(row)) if row is not None else None
+        direct = direct_connections(session.bind)
+        if direct is not None:
+            row = await direct.fetchrow(_RESIDENT_PG_SQL, user_id)
+            return Resident(*row) if row is not None else None
+        return await _load_resident(session, user_id)
 
     return await caches.fetch(caches.residents, user_id, resident_keys(user_id), load)
 

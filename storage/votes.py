@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ideas import public_condition
 from storage.models import VISIBLE_STATUSES, Idea, Vote
+from storage.pg_direct import direct_connections
 from storage.writer import group_commit
 
 
@@ -108,10 +109,43 @@ def remove_vote_now(connection: Connection, idea_id: int, user_id: int) -> tuple
     return False, _one(cursor, _SHIFT_BACK, +1, idea_id)
 
 
+# PostgreSQL: the vote in one statement that commits on its own (storage/pg_direct.py). The idea is locked
+# first (FOR UPDATE sees a merge or hiding committed meanwhile: no vote lands on an idea that stopped counting),
+# the count moves by the rows actually inserted or deleted (a double tap changes nothing), and no row comes
+# back when the idea does not count (any more).
+_PG_ADD = f"""
+WITH target AS (
+    SELECT id FROM idea WHERE id = $1::integer AND status IN ({_VISIBLE}) AND NOT hidden FOR UPDATE
+), added AS (
+    INSERT INTO vote (idea_id, user_id, created_at) SELECT id, $2::bigint, $3::timestamptz FROM target
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE idea SET supporters_count = supporters_count + (SELECT count(*) FROM added)
+WHERE id = (SELECT id FROM target)
+RETURNING (SELECT count(*) FROM added) = 1, supporters_count"""
+_PG_REMOVE = f"""
+WITH target AS (
+    SELECT id FROM idea WHERE id = $1::integer AND status IN ({_VISIBLE}) FOR UPDATE
+), removed AS (
+    DELETE FROM vote WHERE idea_id = (SELECT id FROM target) AND user_id = $2::bigint RETURNING 1
+)
+UPDATE idea SET supporters_count = supporters_count - (SELECT count(*) FROM removed)
+WHERE id = (SELECT id FROM target)
+RETURNING (SELECT count(*) FROM removed) = 1, supporters_count"""
+
+
 async def record_vote(session: AsyncSession, idea_id: int, user_id: int, now: datetime, *, add: bool
                       ) -> tuple[bool, int] | None:
     """Add (or withdraw) a support and commit it: `add_vote`'s (or `remove_vote`'s) answer, once it is durable.
-    On SQLite through the group commit (storage/writer.py), else in the caller's session."""
+    On SQLite through the group commit (storage/writer.py), on PostgreSQL as one statement of its own
+    (storage/pg_direct.py), else (an in-memory SQLite database) in the caller's session."""
+    direct = direct_connections(session.bind)
+    if direct is not None:
+        if session.in_transaction():  # what the session wrote must be committed first (a new resident's row)
+            await session.commit()
+        args = (idea_id, user_id, now) if add else (idea_id, user_id)
+        row = await direct.fetchrow(_PG_ADD if add else _PG_REMOVE, *args)
+        return (row[0], row[1]) if row is not None else None
     writer = group_commit(session)
     if writer is None:
         outcome = await (add_vote(session, idea_id, user_id, now) if add else remove_vote(session, idea_id, user_id))

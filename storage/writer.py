@@ -47,6 +47,12 @@ def serialize_writes(engine: AsyncEngine, on_connect: Callable[..., None]) -> No
         _group_commits[engine.sync_engine] = GroupCommit(engine, on_connect)
 
 
+def close_group_commit(engine: AsyncEngine) -> None:
+    writer = _group_commits.pop(engine.sync_engine, None)
+    if writer is not None:
+        writer.close()
+
+
 def write_lock(sessions: async_sessionmaker[Any]) -> asyncio.Lock | None:
     """The in-process write lock of the database of `sessions`; None where writers need none (PostgreSQL).
     For code that writes without an AsyncSession of ours (APScheduler's synchronous job store)."""

@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 from bot.config import Settings
 from bot.domain.campaign_file import load_campaign_file
 from bot.domain.campaigns import import_campaign
-from storage.db import SessionFactory, create_engine, migrate, session_factory, sync_url
+from storage.db import SessionFactory, close_database, create_engine, migrate, session_factory, sync_url
 from tests.fake_telegram import FakeTelegram, Resident, feed_via_dispatcher
 
 # aiogram (bot.app, bot.i18n, bot.cli_chat) is imported where it is used: pytest-xdist's controller process loads
@@ -331,7 +331,7 @@ async def sessions(database_url) -> AsyncIterator[SessionFactory]:
     """A migrated database (SQLite and PostgreSQL) and its session factory."""
     engine = create_engine(database_url)
     yield session_factory(engine)
-    await engine.dispose()
+    await close_database(engine)
 
 
 @pytest.fixture

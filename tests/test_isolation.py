@@ -79,3 +79,18 @@ async def test_an_update_ending_while_its_lock_is_renewed_lets_go_of_it(redis_ur
         await asyncio.wait_for(update_ending_mid_renewal(), 30)  # a bound, not a budget: a hang fails here
         assert await redis.exists(name) == 0, f"round {round_number}: the lock outlived its update"
     await redis.aclose()
+
+
+async def test_a_lock_lost_during_a_stall_does_not_fail_the_update(redis_url, caplog):
+    """A process stalled beyond the lock's seconds (a saturated machine) finds it gone at the end: the update was
+    handled, so that is a warning; an exception here failed the update and Telegram delivered it again."""
+    redis = Redis.from_url(redis_url)
+    isolation = RenewedRedisEventIsolation(redis, seconds=30)
+    name = isolation.key_builder.build(KEY, "lock")
+    async with isolation.lock(KEY):
+        await redis.delete(name)  # what the lock's expiry does while the process stands still
+        handled = True
+    assert handled and "had expired before their update was done" in caplog.text
+    async with isolation.lock(KEY):  # and the resident is served again at once
+        assert await redis.exists(name) == 1
+    await redis.aclose()

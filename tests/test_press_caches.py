@@ -4,6 +4,7 @@ presses do not read the conversation, without losing a proposal half written."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy import delete, update
@@ -223,3 +224,31 @@ async def test_presses_read_no_conversation_and_a_half_written_proposal_survives
 
     preview = await anna.send(BODY)  # the proposal goes on where it stopped
     assert TITLE in preview.text and BODY in preview.text
+
+
+async def test_no_filter_runs_in_a_thread_and_one_fsm_middleware_serves_every_update(app, monkeypatch):
+    """bot/app.py and bot/state_middleware.py change aiogram's dispatcher through attributes that are not its
+    public API (aiogram is pinned in requirements.txt): if an upgrade changed them, this fails instead of the
+    bot silently running its filters in threads again or reading conversations twice."""
+    from aiogram.fsm.middleware import FSMContextMiddleware
+
+    from bot.state_middleware import PressFSMContextMiddleware
+
+    fsm_middlewares = [m for m in app.dp.update.outer_middleware if isinstance(m, FSMContextMiddleware)]
+    assert fsm_middlewares == [app.dp.fsm] and isinstance(app.dp.fsm, PressFSMContextMiddleware)
+    threaded = []
+    real_to_thread = asyncio.to_thread
+
+    async def to_thread(function, *args, **kwargs):
+        threaded.append(function)
+        return await real_to_thread(function, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    anna = app.resident("lv")
+    await start_proposal(anna)
+    await anna.send(TITLE)
+    idea = await _first_public_idea(app.sessions)
+    await anna.press_data(cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack(), anna.last.message_id)
+    await anna.press(t("lv", SUPPORT))
+    assert await votes_of(app, anna.user_id) == [idea.id]
+    assert threaded == [], "aiogram ran a filter or handler in a thread"
