@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.cache import Caches, caches_of, card_keys
+from storage.cache import caches_of, card_keys
 from storage.models import VISIBLE_STATUSES, Campaign, Category, Idea, IdeaCommitment, Vote
 from storage.pg_direct import direct_connections
 from storage.text import search_key
@@ -142,13 +142,13 @@ class _PlainRows:
         table = self.columns[0].table.name
         return ", ".join(f"{table}.{name}" for name in self.names)
 
-    def make(self, values: tuple) -> Any:
+    def make(self, values: Sequence[Any], *, as_is: bool = False) -> Any:
+        """The record of SQLite's values, converted; `as_is`: of PostgreSQL's (already booleans and aware
+        datetimes)."""
+        if as_is:
+            return self.record(*values)
         return self.record(*(value if convert is None else convert(value)
                              for convert, value in zip(self.convert, values, strict=True)))
-
-    def make_as_is(self, values: Sequence[Any]) -> Any:
-        """The record of values PostgreSQL's driver gave (already booleans and aware datetimes)."""
-        return self.record(*values)
 
 
 _IDEA_ROWS = _PlainRows(Idea, frozenset({"search_text"}))
@@ -161,26 +161,18 @@ _CARD_SQL = (
     "LEFT OUTER JOIN idea_commitment ON idea_commitment.idea_id = idea.id WHERE idea.id = ?"
 )
 
-
 _CARD_PG_SQL = _CARD_SQL.replace("?", "$1::integer")
 
 
-def _read_card_parts_now(caches: Caches, idea_id: int) -> CardParts | None:
-    row = caches.read_now(_CARD_SQL, (idea_id,))
-    if row is None:
-        return None
-    ideas, categories = len(_IDEA_ROWS.names), len(_CATEGORY_ROWS.names)
-    return CardParts(_IDEA_ROWS.make(row[:ideas]), _CATEGORY_ROWS.make(row[ideas:ideas + categories]),
-                     _CAMPAIGN_ROWS.make(row[ideas + categories:-1]), row[-1])
-
-
-def _card_parts_as_is(row: Sequence[Any] | None) -> CardParts | None:
+def _card_parts_from(row: Sequence[Any] | None, *, as_is: bool = False) -> CardParts | None:
+    """The card of one row of _CARD_SQL (`as_is`: read on PostgreSQL, see _PlainRows.make)."""
     if row is None:
         return None
     row = tuple(row)
     ideas, categories = len(_IDEA_ROWS.names), len(_CATEGORY_ROWS.names)
-    return CardParts(_IDEA_ROWS.make_as_is(row[:ideas]), _CATEGORY_ROWS.make_as_is(row[ideas:ideas + categories]),
-                     _CAMPAIGN_ROWS.make_as_is(row[ideas + categories:-1]), row[-1])
+    return CardParts(_IDEA_ROWS.make(row[:ideas], as_is=as_is),
+                     _CATEGORY_ROWS.make(row[ideas:ideas + categories], as_is=as_is),
+                     _CAMPAIGN_ROWS.make(row[ideas + categories:-1], as_is=as_is), row[-1])
 
 
 async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
@@ -192,10 +184,10 @@ async def card_parts(session: AsyncSession, idea_id: int) -> CardParts | None:
 
     async def load() -> CardParts | None:
         if reader is not None:
-            return _read_card_parts_now(caches, idea_id)
+            return _card_parts_from(caches.read_now(_CARD_SQL, (idea_id,)))
         direct = direct_connections(session.bind)
         if direct is not None:
-            return _card_parts_as_is(await direct.fetchrow(_CARD_PG_SQL, idea_id))
+            return _card_parts_from(await direct.fetchrow(_CARD_PG_SQL, idea_id), as_is=True)
         return await _load_card_parts(session, idea_id, detach=True)
 
     return await caches.fetch(caches.cards, idea_id, card_keys(idea_id), load)

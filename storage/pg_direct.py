@@ -89,6 +89,6 @@ def direct_connections(bind: Any) -> DirectConnections | None:
 
 
 async def close_direct_connections(engine: AsyncEngine) -> None:
-    writer = _direct.pop(engine.sync_engine, None)
-    if writer is not None:
-        await writer.close()
+    direct = _direct.pop(engine.sync_engine, None)
+    if direct is not None:
+        await direct.close()
