@@ -138,7 +138,8 @@ def machine_line() -> str:
             f"{platform.system()} {platform.machine()}")
 
 
-def _cpu_busy_and_total() -> tuple[int, int]:
+def cpu_ticks() -> tuple[int, int]:
+    """Busy and total clock ticks of all cores so far (/proc/stat)."""
     with open("/proc/stat") as stat:  # first line: all cores, in clock ticks
         ticks = [int(value) for value in stat.readline().split()[1:]]
     idle = ticks[3] + ticks[4]  # idle + iowait
@@ -147,19 +148,14 @@ def _cpu_busy_and_total() -> tuple[int, int]:
 
 def cores_busy(seconds: float = 1.0) -> float:
     """The share of all cores' time other processes used during `seconds` while this one slept (OSError: no /proc)."""
-    before = _cpu_busy_and_total()
+    before = cpu_ticks()
     time.sleep(seconds)
-    return busy_share(before, _cpu_busy_and_total())
+    return busy_share(before, cpu_ticks())
 
 
 def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     """The share of all cores' time that was busy between two `cpu_ticks()` readings."""
     return (after[0] - before[0]) / max(1, after[1] - before[1])
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """Busy and total clock ticks of all cores so far (/proc/stat)."""
-    return _cpu_busy_and_total()
 
 
 def load_note(seconds: float = 1.0) -> str:
