@@ -7,7 +7,9 @@ from __future__ import annotations
 from aiogram import methods
 from aiogram.methods import Response
 
+from bot.ui.respond import EditInPlace
+
 USED = (methods.AnswerCallbackQuery, methods.DeleteMessage, methods.DeleteWebhook, methods.EditMessageReplyMarkup,
         methods.EditMessageText, methods.GetMe, methods.GetUpdates, methods.SendChatAction, methods.SendMessage,
-        methods.SendPhoto, methods.SetMyCommands, methods.SetWebhook)
+        methods.SendPhoto, methods.SetMyCommands, methods.SetWebhook, EditInPlace)
 KEPT = {method: Response[method.__returning__] for method in USED}

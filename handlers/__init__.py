@@ -35,7 +35,9 @@ def private_chat_only(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router joins one dispatcher only (tests and benchmarks build several)."""
-    modules = (membership, moderation, broadcasts, integrity, start, language, browse, voting, reports, proposals,
+    # Votes come first: the most frequent update, matched by its own callback data only (no command, no
+    # state), so no router before it could have wanted it, and a press skips the filters of all the others.
+    modules = (voting, membership, moderation, broadcasts, integrity, start, language, browse, reports, proposals,
                subscriptions, plan, groups, sharing, privacy, search,
                fallback)
     return [private_chat_only(module.create_router()) if module in RESIDENT_JOURNEYS else module.create_router()

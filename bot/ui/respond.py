@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import EditMessageText
 from aiogram.types import CallbackQuery, Message
 
 from bot.ui.screens import Screen
 
 log = logging.getLogger(__name__)
+
+
+class EditInPlace(EditMessageText):
+    """editMessageText whose answer is kept as Telegram's JSON: nobody reads the edited message, and parsing it
+    into aiogram's Message (a dozen pydantic objects for a card and its keyboard) took ~0.2 ms of every press."""
+
+    __returning__ = Any
 
 
 async def show(event: Message | CallbackQuery, screen: Screen, *, alert: str | None = None) -> Message | None:
@@ -39,7 +48,8 @@ async def edit_in_place(query: CallbackQuery, screen: Screen) -> None:
     message = query.message
     if isinstance(message, Message):
         try:
-            await message.edit_text(screen.text, reply_markup=screen.markup, disable_web_page_preview=True)
+            await query.bot(EditInPlace(chat_id=message.chat.id, message_id=message.message_id, text=screen.text,
+                                        reply_markup=screen.markup, disable_web_page_preview=True))
             return
         except TelegramBadRequest as error:
             if "message is not modified" in error.message:
