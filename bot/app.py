@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import LANGUAGES, ResidentLocaleMiddleware
 from bot.metrics import UpdateMetricsMiddleware, name_handlers
-from bot.middlewares import BotUsernameMiddleware, DatabaseSessionMiddleware, ResidentMiddleware, TimezoneMiddleware
+from bot.middlewares import BotUsernameMiddleware, DatabaseSessionMiddleware, ResidentMiddleware
 from bot.rate_limit import RateLimitMiddleware, create_window
 from bot.request_pacing import TRANSIENT, PacedRetryingRequests
 from bot.ui import screens
@@ -71,14 +71,13 @@ def create_dispatcher(
     dp["moderation_renderer"] = ScreensRenderer(i18n, settings.tz)  # texts the domain writes to the outbox
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # first: a failure to open a session counts too
     # Order matters: the rate limit before any database work, a session, then the resident (needs the
-    # session), then their language.
+    # session), then their language (and the timezone of dates).
     dp.update.outer_middleware(RateLimitMiddleware(
         create_window(settings.rate_limit_per_minute, settings.redis_url), sessions, i18n, settings.admin_ids,
         screens.slow_down_text))
     dp.update.outer_middleware(DatabaseSessionMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(settings.default_language))
-    ResidentLocaleMiddleware(i18n).setup(dp)
-    dp.update.outer_middleware(TimezoneMiddleware(settings.tz))
+    ResidentLocaleMiddleware(i18n, settings.tz).setup(dp)
     bot_username = BotUsernameMiddleware()
     dp.message.middleware(bot_username)
     dp.callback_query.middleware(bot_username)

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18n, I18nMiddleware, get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_datetime, format_interval, format_timedelta
 from babel.messages.mofile import write_mo
@@ -29,7 +29,7 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("lv", "ru", "en")
 LANGUAGE_NAMES = {"lv": "Latviešu", "ru": "Русский", "en": "English"}
-# Dates are shown in the TIMEZONE setting: each update (bot.middlewares.TimezoneMiddleware) and each text
+# Dates are shown in the TIMEZONE setting: each update (ResidentLocaleMiddleware) and each text
 # rendered for the outbox (`rendering`) sets it; outside both, the setting's default.
 DEFAULT_TIMEZONE = ZoneInfo(Settings.model_fields["timezone"].default)
 _display_timezone: ContextVar[ZoneInfo | None] = ContextVar("display_timezone", default=None)
@@ -77,7 +77,17 @@ def create_i18n(default_locale: str = "lv") -> I18n:
 
 
 class ResidentLocaleMiddleware(I18nMiddleware):
-    """Uses the language stored for the resident (set by UserMiddleware, which runs before this)."""
+    """For the whole update: the resident's stored language (ResidentMiddleware, which runs before this, loads
+    them) and dates in the TIMEZONE setting. One middleware for both: each layer of aiogram's middleware chain
+    costs every update a few wrappers."""
+
+    def __init__(self, i18n: I18n, tz: ZoneInfo) -> None:
+        super().__init__(i18n)
+        self.tz = tz
+
+    async def __call__(self, handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
+        with use_timezone(self.tz):
+            return await super().__call__(handler, event, data)
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user = data.get("user")
@@ -112,16 +122,26 @@ def rendering(i18n: I18n, language: str, tz: ZoneInfo | None = None) -> Iterator
 # Formatting in the reader's language, times in the TIMEZONE setting.
 
 def current_language() -> str:
-    from aiogram.utils.i18n import get_i18n
-
     return get_i18n().current_locale
 
 
 # Babel parses the locale's patterns on every call (tens of microseconds); a card shows a count and the campaign's
-# dates on every press, and those repeat: the results are kept (they depend only on the arguments).
-@lru_cache(maxsize=8192)
+# dates on every press. A count is grouped by threes as Python does it, with the locale's separator (checked
+# against Babel once per language); dates repeat, so they are kept (they depend only on the arguments).
+@lru_cache(maxsize=None)
+def _thousands_separator(language: str) -> str | None:
+    """The locale's group separator if it groups integers by threes from 1,000 on, as lv, ru and en do."""
+    separator = format_decimal(1000, locale=language)[1:-3]
+    grouped = all(format_decimal(value, locale=language) == f"{value:,}".replace(",", separator)
+                  for value in (0, 999, 1000, 12345, 1234567, -1234567))
+    return separator if grouped else None
+
+
 def _decimal(value: int, language: str) -> str:
-    return format_decimal(value, locale=language)
+    separator = _thousands_separator(language)
+    if separator is None:
+        return format_decimal(value, locale=language)
+    return f"{value:,}".replace(",", separator)
 
 
 @lru_cache(maxsize=1024)

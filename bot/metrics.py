@@ -79,12 +79,12 @@ class HandlerNameMiddleware(BaseMiddleware):
 
 
 def name_handlers(dp: Dispatcher) -> None:
-    """Register `HandlerNameMiddleware` on every router's events (call after the routers are included)."""
+    """Register `HandlerNameMiddleware` on the dispatcher's events: aiogram runs a router's inner middlewares
+    for the handlers of every router below it too, so once is enough (once per router ran it up to 3 times)."""
     names = HandlerNameMiddleware()
-    for router in dp.chain_tail:
-        for name, observer in router.observers.items():
-            if name not in ("update", "error"):
-                observer.middleware(names)
+    for name, observer in dp.observers.items():
+        if name not in ("update", "error"):
+            observer.middleware(names)
 
 
 async def refresh_database_gauges(sessions: SessionFactory, engine: AsyncEngine) -> None:

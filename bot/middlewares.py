@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
@@ -14,7 +13,6 @@ from aiogram.types import User as TelegramUser
 
 from bot.domain.rules import language_for
 from bot.fsm_storage import update_session
-from bot.i18n import use_timezone
 from storage.db import SessionFactory
 from storage.users import get_or_create_resident, get_resident, set_reachable
 
@@ -49,17 +47,6 @@ class BotUsernameMiddleware(BaseMiddleware):
                 self.username = (await data["bot"].me()).username
             data["bot_username"] = self.username
         return await handler(event, data)
-
-
-class TimezoneMiddleware(BaseMiddleware):
-    """Dates shown while handling the update are in the TIMEZONE setting (bot.i18n.fmt_date and friends)."""
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        with use_timezone(self.tz):
-            return await handler(event, data)
 
 
 class ResidentMiddleware(BaseMiddleware):

@@ -252,3 +252,20 @@ async def test_no_filter_runs_in_a_thread_and_one_fsm_middleware_serves_every_up
     await anna.press(t("lv", SUPPORT))
     assert await votes_of(app, anna.user_id) == [idea.id]
     assert threaded == [], "aiogram ran a filter or handler in a thread"
+
+
+async def test_each_update_is_timed_once_under_the_handler_that_took_it(app):
+    """The handler's name is recorded by one inner middleware on the dispatcher (inherited by every router)."""
+    from prometheus_client import REGISTRY
+
+    def timed(kind: str, handler: str) -> float:
+        return REGISTRY.get_sample_value("manabalss_update_seconds_count", {"type": kind, "handler": handler}) or 0
+
+    anna = app.resident("lv")
+    idea = await _first_public_idea(app.sessions)
+    await anna.send("/start")
+    before = timed("callback_query", "change_vote"), timed("callback_query", "idea_card")
+    await anna.press_data(cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack(), anna.last.message_id)
+    await anna.press(t("lv", SUPPORT))
+    assert (timed("callback_query", "change_vote"), timed("callback_query", "idea_card")) \
+        == (before[0] + 1, before[1] + 1)
