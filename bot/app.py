@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.middlewares.manager import MiddlewareManager
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -84,6 +85,7 @@ def create_dispatcher(
     dp.errors.register(answer_errors)
     dp.include_routers(*get_routers())
     run_sync_filters_inline(dp)
+    iterate_middlewares_as_lists()
     name_handlers(dp)
     return dp
 
@@ -99,6 +101,22 @@ def run_sync_filters_inline(dp: Dispatcher) -> None:
                     if not filter_object.awaitable:
                         filter_object.callback = _inline(filter_object.callback)
                         filter_object.awaitable = True
+
+
+def iterate_middlewares_as_lists() -> None:
+    """aiogram's MiddlewareManager is a Sequence with only __getitem__ and __len__, so each of the several times an
+    update iterates one (forwards for the inner middlewares, backwards for the outer) runs collections.abc's
+    generic iterators in Python, one call per item: ~5 % of a vote press. Its list iterates the same items."""
+    MiddlewareManager.__iter__ = _iterate_list  # type: ignore[method-assign]
+    MiddlewareManager.__reversed__ = _iterate_list_backwards  # type: ignore[method-assign]
+
+
+def _iterate_list(manager: MiddlewareManager) -> Iterator[Any]:
+    return iter(manager._middlewares)
+
+
+def _iterate_list_backwards(manager: MiddlewareManager) -> Iterator[Any]:
+    return reversed(manager._middlewares)
 
 
 def _inline(check: Callable[..., Any]) -> Callable[..., Any]:

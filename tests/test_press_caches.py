@@ -236,6 +236,8 @@ async def test_no_filter_runs_in_a_thread_and_one_fsm_middleware_serves_every_up
 
     fsm_middlewares = [m for m in app.dp.update.outer_middleware if isinstance(m, FSMContextMiddleware)]
     assert fsm_middlewares == [app.dp.fsm] and isinstance(app.dp.fsm, PressFSMContextMiddleware)
+    outer = app.dp.update.outer_middleware  # iterated through its list (bot.app.iterate_middlewares_as_lists)
+    assert list(reversed(outer)) == [outer[index] for index in range(len(outer) - 1, -1, -1)]
     threaded = []
     real_to_thread = asyncio.to_thread
 
