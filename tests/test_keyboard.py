@@ -36,3 +36,12 @@ def test_button_data_packed_without_pydantic_is_what_aiogram_packs():
     for wrong in ({"act": "s"}, {"act": "s:x", "id": 1}, {"act": "s", "id": 1, "colour": 2}):
         with pytest.raises(ValueError):
             cb.pack(cb.IdeaAction, **wrong)
+
+
+def test_a_kept_button_is_the_button_aiogram_would_make_and_is_made_once():
+    from bot.ui.keyboard import button
+
+    assert button("👍", "i:s:1") == InlineKeyboardButton(text="👍", callback_data="i:s:1")
+    assert button("📤", url="https://t.me/share/url?url=x") == InlineKeyboardButton(
+        text="📤", url="https://t.me/share/url?url=x")
+    assert button("👍", "i:s:1") is button("👍", "i:s:1") and button("👍", "i:s:2") is not button("👍", "i:s:1")

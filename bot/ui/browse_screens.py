@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.browse import SORT_RANDOM, SORTS, IdeaCard, IdeaList
@@ -15,7 +14,7 @@ from bot.domain.rules import VoteRefusal, idea_link
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.groups_screens import group_button
-from bot.ui.keyboard import Keyboard
+from bot.ui.keyboard import Keyboard, button
 from bot.ui.plan_screens import commitment_button, commitment_link_line
 from bot.ui.screens import (
     Screen,
@@ -47,7 +46,7 @@ def categories_screen(campaign: Campaign, categories: list[tuple[Category, int]]
     builder = Keyboard()
     for category, count in categories:
         label = f"{shorten(title_of(category, language), 48)} · {fmt_number(count)}"
-        builder.row(InlineKeyboardButton(text=label, callback_data=cb.pack(cb.IdeaList, cat=category.id)))
+        builder.row(button(label, cb.pack(cb.IdeaList, cat=category.id)))
     if not categories:
         lines.append(_("There are no ideas yet."))
     builder.row(menu_button())
@@ -80,15 +79,9 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
                       lambda number: cb.pack(cb.IdeaList, cat=page.category.id, sort=page.sort, page=number))
     if pager:
         builder.row(*pager)
-    builder.row(*[
-        InlineKeyboardButton(text=("• " if sort == page.sort else "") + f"{SORT_LABELS[sort]} {names[sort]}",
-                             callback_data=cb.pack(cb.IdeaList, cat=page.category.id, sort=sort))
-        for sort in SORTS
-    ])
-    builder.row(
-        InlineKeyboardButton(text=_("⬅️ Categories"), callback_data=cb.pack(cb.Menu, to=cb.MENU_CATEGORIES)),
-        menu_button(),
-    )
+    builder.row(*[button(("• " if sort == page.sort else "") + f"{SORT_LABELS[sort]} {names[sort]}",
+                         cb.pack(cb.IdeaList, cat=page.category.id, sort=sort)) for sort in SORTS])
+    builder.row(button(_("⬅️ Categories"), cb.pack(cb.Menu, to=cb.MENU_CATEGORIES)), menu_button())
     return Screen("\n".join(lines), builder.as_markup())
 
 
@@ -180,11 +173,11 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
 
     builder = Keyboard()
     if card.support_refusal is not None:
-        builder.row(InlineKeyboardButton(text=_("🔒 Voting is not open"), callback_data=action(cb.ACT_WHY_CLOSED)))
+        builder.row(button(_("🔒 Voting is not open"), action(cb.ACT_WHY_CLOSED)))
     elif not card.supported:
-        builder.row(InlineKeyboardButton(text=_("👍 Support"), callback_data=action(cb.ACT_SUPPORT)))
+        builder.row(button(_("👍 Support"), action(cb.ACT_SUPPORT)))
     elif card.withdrawal_refusal is None:
-        builder.row(InlineKeyboardButton(text=_("↩️ Withdraw support"), callback_data=action(cb.ACT_WITHDRAW)))
+        builder.row(button(_("↩️ Withdraw support"), action(cb.ACT_WITHDRAW)))
     pager = pager_row(part, parts_count, _("◀️ Previous part"), _("📖 Read more"),
                       lambda number: action(cb.ACT_OPEN, number))
     if pager:
@@ -194,13 +187,9 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
     for group in card.groups if invite else []:
         builder.row(group_button(group, language))
     share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
-    builder.row(InlineKeyboardButton(text=_("📤 Share"), url=share_url),
-                InlineKeyboardButton(text=_("⚠️ Report"), callback_data=action(cb.ACT_REPORT)))
-    builder.row(
-        InlineKeyboardButton(text=_("⬅️ Back to the list"),
-                             callback_data=cb.pack(cb.IdeaList, cat=card.category.id, sort=sort, page=page)),
-        menu_button(),
-    )
+    builder.row(button(_("📤 Share"), url=share_url), button(_("⚠️ Report"), action(cb.ACT_REPORT)))
+    builder.row(button(_("⬅️ Back to the list"), cb.pack(cb.IdeaList, cat=card.category.id, sort=sort, page=page)),
+                menu_button())
     return Screen(text, builder.as_markup())
 
 

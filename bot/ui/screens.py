@@ -16,7 +16,7 @@ from bot.domain.localized import localized
 from bot.domain.rules import Phase, campaign_phase
 from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
-from bot.ui.keyboard import Keyboard
+from bot.ui.keyboard import Keyboard, button
 from bot.ui.text import shorten
 from storage.models import Campaign
 
@@ -40,7 +40,7 @@ def language_in(code: str) -> str:
 def idea_button(idea, language: str, data: str) -> InlineKeyboardButton:
     """An idea in a list: its support first, so that a phone's narrow button cuts the title, not the count."""
     label = f"👍 {fmt_number(idea.supporters_count)} · {shorten(title_of(idea, language), 52)}"
-    return InlineKeyboardButton(text=label, callback_data=data)
+    return button(label, data)
 
 
 def pager_row(current: int, count: int, previous: str, following: str,
@@ -49,9 +49,9 @@ def pager_row(current: int, count: int, previous: str, following: str,
     callback data of page n."""
     row = []
     if current > 0:
-        row.append(InlineKeyboardButton(text=previous, callback_data=data(current - 1)))
+        row.append(button(previous, data(current - 1)))
     if current + 1 < count:
-        row.append(InlineKeyboardButton(text=following, callback_data=data(current + 1)))
+        row.append(button(following, data(current + 1)))
     return row
 
 
@@ -64,7 +64,7 @@ def ideas_count_text(count: int) -> str:
 
 
 def menu_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Menu"), callback_data=cb.pack(cb.Menu, to=cb.MENU_MAIN))
+    return button(_("🏠 Menu"), cb.pack(cb.Menu, to=cb.MENU_MAIN))
 
 
 def main_menu_markup() -> InlineKeyboardMarkup:
