@@ -74,6 +74,27 @@ class SerializedWriteSession(AsyncSession):
 
     _holds_write_lock = False
 
+    def __init__(self, bind: AsyncEngine | None = None, **options: Any) -> None:
+        # Every update opens a session and most button presses never use it (their reads and votes go through
+        # the caches' and the group commit's own connections): the ORM session behind it is made on first use
+        # (__getattr__), not here, and closing one never made costs nothing. That was ~7 % of a press.
+        self._async_bind = bind
+        self._async_binds = {}
+        self._options = options
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("sync_session", "_proxied"):
+            raise AttributeError(name)
+        bind = self.__dict__["_async_bind"]
+        options = self.__dict__["_options"]
+        AsyncSession.__init__(self, bind, **options)  # sets sync_session and _proxied
+        return self.__dict__[name]
+
+    @property
+    def bind(self) -> AsyncEngine | None:
+        """The engine, without making the ORM session (the caches and the write lock look it up)."""
+        return self._async_bind
+
     def _write_lock(self) -> asyncio.Lock | None:
         bind = self.bind
         return _write_locks.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
@@ -83,8 +104,11 @@ class SerializedWriteSession(AsyncSession):
         return self._holds_write_lock or self._has_changes()
 
     def _has_changes(self) -> bool:
-        sync = self.sync_session
-        return bool(sync.new or sync.dirty or sync.deleted)
+        sync = self.__dict__.get("sync_session")
+        return sync is not None and bool(sync.new or sync.dirty or sync.deleted)
+
+    def in_transaction(self) -> bool:
+        return "sync_session" in self.__dict__ and super().in_transaction()
 
     async def _before_write(self, statement: Any = None) -> None:
         if self._holds_write_lock:
@@ -139,7 +163,8 @@ class SerializedWriteSession(AsyncSession):
 
     async def close(self) -> None:
         try:
-            await super().close()
+            if "sync_session" in self.__dict__:  # else never used: nothing to close
+                await super().close()
         finally:
             self._release_write_lock()
 

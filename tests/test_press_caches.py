@@ -19,7 +19,7 @@ from storage import plan as plan_store
 from storage import users as user_store
 from storage.cache import BoundedCache, CacheConfig, caches_of, enable_caches, statement_keys
 from storage.db import create_engine, session_factory
-from storage.models import Category, Commitment, Idea, IdeaStatus, User
+from storage.models import Category, Commitment, Idea, IdeaCommitment, IdeaStatus, User
 from tests.conftest import CAMPAIGN_OPEN, load_example
 from tests.i18n_helpers import t
 from tests.resident_helpers import SUPPORT, votes_of
@@ -271,3 +271,36 @@ async def test_each_update_is_timed_once_under_the_handler_that_took_it(app):
     await anna.press(t("lv", SUPPORT))
     assert (timed("callback_query", "change_vote"), timed("callback_query", "idea_card")) \
         == (before[0] + 1, before[1] + 1)
+
+
+async def test_a_vote_press_on_sqlite_makes_no_orm_session_and_a_write_still_commits(app, monkeypatch):
+    """Sessions are opened for every update, but their ORM session only on first use (storage/writer.py): a
+    press served by the caches and the group commit makes none, and a session that is used works as before."""
+    from storage.cache import TrackingSession
+
+    made = []
+    original_init = TrackingSession.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(self)
+        original_init(self, *args, **kwargs)
+
+    anna = app.resident("lv")
+    await anna.send("/start")  # a first contact writes the resident
+    async with app.sessions() as session:  # an idea the plan took up reads its commitment through the ORM
+        in_plan = select(IdeaCommitment.idea_id)
+        idea = (await session.exec(select(Idea).where(Idea.status == IdeaStatus.PUBLISHED, Idea.id.not_in(in_plan))
+                                   .order_by(Idea.id))).first()
+    await anna.press_data(cb.IdeaAction(act=cb.ACT_OPEN, id=idea.id).pack(), anna.last.message_id)
+    monkeypatch.setattr(TrackingSession, "__init__", counting_init)
+    await anna.press(t("lv", SUPPORT))
+    assert made == []
+    assert await votes_of(app, anna.user_id) == [idea.id]
+    made.clear()
+    async with app.sessions() as session:
+        session.add(Category(campaign_id=idea.campaign_id, key="new", title_lv="Jauna", title_ru="Новая",
+                             title_en="New"))
+        await session.commit()
+    assert len(made) == 1
+    async with app.sessions() as session:
+        assert (await session.exec(select(Category).where(Category.key == "new"))).one().title_en == "New"
