@@ -5,9 +5,10 @@ The rule, with several processes in mind:
 - Every entry is valid only under the *generations* it was loaded under: counters kept per record
   ("resident:42", "idea:7") and per kind ("idea": a write whose rows we cannot tell; "campaign": campaigns and
   categories; "plan": commitments and working groups). A press reads the current generations first (with
-  REDIS_URL from Redis, shared by every process: one MGET; otherwise from this process), then uses an entry
-  only if it was loaded under exactly those. So a ban, a language change, an edit or a hiding made by any
-  process is seen by the next press anywhere: rights and object state are checked again on every press.
+  REDIS_URL from Redis, shared by every process: one MGET, shared with the presses in flight; otherwise from
+  this process), then uses an entry only if it was loaded under exactly those. So a ban, a language change,
+  an edit or a hiding made by any process is seen by the next press anywhere: rights and object state are
+  checked again on every press.
 - Nobody has to remember to invalidate: every session of ours (storage.db.session_factory) records which
   cached tables a transaction wrote (ORM flushes and UPDATE/DELETE/INSERT statements alike), and after its
   COMMIT the generations of those records (or of the whole kind, when the rows cannot be told) go up. Bumping
@@ -37,6 +38,8 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, ColumnClause
 from sqlalchemy.util import await_only
 from sqlmodel import Session
+
+from storage.batching import Batcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,23 +93,36 @@ class LocalGenerations:
 
 
 class RedisGenerations:
-    """Generations in Redis, shared by every process of the deployment."""
+    """Generations in Redis, shared by every process of the deployment. The reads of concurrent presses share
+    one MGET, and the bumps of concurrent commits one pipeline (storage/batching.py: never an MGET sent before
+    the read was asked for, so a bump completed before it is seen)."""
 
     def __init__(self, url: str, prefix: str = "manabalss:gen:") -> None:
         from redis.asyncio import Redis
 
         self.redis = Redis.from_url(url)
         self.prefix = prefix
+        self._reads: Batcher[tuple[str, ...], tuple[int, ...]] = Batcher(self._mget)
+        self._bumps: Batcher[frozenset[str], None] = Batcher(self._incr)
 
     async def read(self, keys: Iterable[str]) -> tuple[int, ...]:
-        values = await self.redis.mget([self.prefix + key for key in keys])
-        return tuple(int(value or 0) for value in values)
+        return await self._reads(tuple(keys))
 
     async def bump(self, keys: Iterable[str]) -> None:
+        await self._bumps(frozenset(keys))
+
+    async def _mget(self, requests: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
+        keys = list(dict.fromkeys(key for request in requests for key in request))  # "idea", "plan"...: once
+        values = dict(zip(keys, await self.redis.mget([self.prefix + key for key in keys]), strict=True))
+        return [tuple(int(values[key] or 0) for key in request) for request in requests]
+
+    async def _incr(self, requests: list[frozenset[str]]) -> list[None]:
+        # A key in several requests goes up once: after all their commits, which is all each one needs.
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key in frozenset().union(*requests):
                 pipe.incr(self.prefix + key)
             await pipe.execute()
+        return [None] * len(requests)
 
 
 class BoundedCache:
