@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,7 +128,7 @@ def current_language() -> str:
 # Babel parses the locale's patterns on every call (tens of microseconds); a card shows a count and the campaign's
 # dates on every press. A count is grouped by threes as Python does it, with the locale's separator (checked
 # against Babel once per language); dates repeat, so they are kept (they depend only on the arguments).
-@lru_cache(maxsize=None)
+@cache
 def _thousands_separator(language: str) -> str | None:
     """The locale's group separator if it groups integers by threes from 1,000 on, as lv, ru and en do."""
     separator = format_decimal(1000, locale=language)[1:-3]
