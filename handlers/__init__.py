@@ -1,9 +1,8 @@
 """aiogram routers, one module per user journey; the order of get_routers() is the matching order."""
 
 from aiogram import Router
-from aiogram.types import Message
 
-from bot.ui.respond import pressed_in_private_chat
+from bot.ui.respond import message_in_private_chat, pressed_in_private_chat
 from handlers import (
     broadcasts,
     browse,
@@ -30,15 +29,11 @@ RESIDENT_JOURNEYS = (start, language, browse, voting, reports, proposals, subscr
 
 
 def private_chat_only(router: Router) -> Router:
+    # Plain functions rather than magic filters: every update passes these filters of several routers, and a
+    # magic filter resolves its chain of attributes through a dozen calls.
     router.message.filter(message_in_private_chat)
     router.callback_query.filter(pressed_in_private_chat)
     return router
-
-
-# Plain functions rather than magic filters: every update passes these filters of several routers, and a magic
-# filter resolves its chain of attributes through a dozen calls.
-def message_in_private_chat(message: Message) -> bool:
-    return message.chat.type == "private"
 
 
 def get_routers() -> list[Router]:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.cache import TrackingSession
@@ -95,6 +96,10 @@ class SerializedWriteSession(AsyncSession):
         """The engine, without making the ORM session (the caches and the write lock look it up)."""
         return self._async_bind
 
+    def _orm_session(self) -> Session | None:
+        """The ORM session if it was made (first use), without making it."""
+        return self.__dict__.get("sync_session")
+
     def _write_lock(self) -> asyncio.Lock | None:
         bind = self.bind
         return _write_locks.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
@@ -104,11 +109,11 @@ class SerializedWriteSession(AsyncSession):
         return self._holds_write_lock or self._has_changes()
 
     def _has_changes(self) -> bool:
-        sync = self.__dict__.get("sync_session")
+        sync = self._orm_session()
         return sync is not None and bool(sync.new or sync.dirty or sync.deleted)
 
     def in_transaction(self) -> bool:
-        return "sync_session" in self.__dict__ and super().in_transaction()
+        return self._orm_session() is not None and super().in_transaction()
 
     async def _before_write(self, statement: Any = None) -> None:
         if self._holds_write_lock:
@@ -163,7 +168,7 @@ class SerializedWriteSession(AsyncSession):
 
     async def close(self) -> None:
         try:
-            if "sync_session" in self.__dict__:  # else never used: nothing to close
+            if self._orm_session() is not None:  # else never used: nothing to close
                 await super().close()
         finally:
             self._release_write_lock()

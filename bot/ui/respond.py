@@ -30,6 +30,10 @@ async def show(event: Message | CallbackQuery, screen: Screen, *, alert: str | N
     return None
 
 
+def message_in_private_chat(message: Message) -> bool:
+    return message.chat.type == "private"
+
+
 def pressed_in_private_chat(query: CallbackQuery) -> bool:
     return query.message is not None and query.message.chat.type == "private"
 
