@@ -26,6 +26,7 @@ import random
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchlib import DEFAULT_DB, backend_label, load_bench_campaign, load_note, markdown_table, percentile
@@ -153,7 +154,8 @@ async def run(url: str, redis: str | None, presses: int, seed: int, timeout: flo
             result["bot_rate"] = presses / (last - started)
             answered = driver.answer_times()
             result["unanswered"] = sum(query not in answered for query in queries)
-            result["refused_calls"] = sum(not call.ok for call in fake.requests)
+            refused = Counter(f"{call.method}: {call.description}" for call in fake.requests if not call.ok)
+            result["refused_calls"], result["refused"] = sum(refused.values()), refused.most_common(3)
             await asyncio.sleep(1)  # the last presses' tasks finish
             result["rss_mib"] = rss_mib(bot.pid)
 
@@ -209,7 +211,8 @@ def main() -> None:
           f"{r['p50'] * 1000:.0f}", f"{r['p95'] * 1000:.0f}",
           "yes" if r["p95"] < TARGET_P95 else "**no**", f"{r['rss_mib']:.0f}", str(r["error_lines"])]]))
     print(f"(unanswered in the burst {r['unanswered']}, in the paced run {r['paced_unanswered']}, votes missing "
-          f"{r['missing_votes']}, Bot API calls refused {r['refused_calls']})")
+          f"{r['missing_votes']}, Bot API calls refused {r['refused_calls']}"
+          + "".join(f"; {count}× {what}" for what, count in r["refused"]) + ")")
 
 
 if __name__ == "__main__":

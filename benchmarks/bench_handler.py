@@ -56,6 +56,7 @@ import handlers.voting
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.domain import voting
+from bot.garbage_collection import tune_garbage_collector
 from bot.i18n import create_i18n
 from bot.runner import create_fsm_storage
 from bot.ui import browse_screens
@@ -350,6 +351,7 @@ async def run(url: str, updates: int, levels: list[int], profile_updates: int, s
 
         # Warm-up: connection pool, statement caches, gettext, pydantic validators, bot.me() cache.
         await votes.vote_and_withdraw(pairs[:WARMUP], 1, (echo_dp, echo_bot))
+        tune_garbage_collector()  # as the runners do once the process is assembled (echo runs under it too)
 
         rates = {}
         for concurrency, batch in zip(levels, batches, strict=True):

@@ -25,6 +25,7 @@ from bot.app import create_bot, create_dispatcher, set_bot_commands
 from bot.config import Settings
 from bot.delivery import start_sender, stop_sender
 from bot.fsm_storage import DatabaseStorage
+from bot.garbage_collection import tune_garbage_collector
 from bot.i18n import create_i18n
 from bot.job_context import JobContext
 from bot.scheduler import SchedulerService, Timing
@@ -114,6 +115,7 @@ async def run_polling(settings: Settings) -> None:
     try:
         await check_telegram(bot, settings)
         await bot.delete_webhook(drop_pending_updates=False)
+        tune_garbage_collector()
         await poll(dp, bot, settings)
     finally:
         await stop_jobs(scheduler)
@@ -154,6 +156,7 @@ async def run_clock(settings: Settings, timing: Timing | None = None) -> None:
     try:
         service = start_jobs(sessions, settings, i18n, await _bot_username(settings), timing)
         log.info("clock: scheduler process %s started", service.holder)
+        tune_garbage_collector()
         await stop.wait()
     finally:
         if health is not None:

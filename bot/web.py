@@ -27,6 +27,7 @@ from bot import webhook_answer
 from bot.app import Clock, create_bot, create_dispatcher, set_bot_commands, utc_now
 from bot.config import Settings
 from bot.delivery import start_sender, stop_sender
+from bot.garbage_collection import tune_garbage_collector
 from bot.health import Readiness, add_operator_routes, ping_redis
 from bot.i18n import create_i18n
 from bot.once import OnceStorage, UpdateOnceMiddleware
@@ -117,6 +118,7 @@ async def run_web(settings: Settings) -> None:
     pruner = asyncio.create_task(prune_marks(sessions, stop), name="prune-processed-updates")
     try:
         me = await check_telegram(bot, settings)
+        tune_garbage_collector()
         runner = web.AppRunner(create_web_app(dp, bot, settings, Readiness(engine, sessions, settings.redis_url)),
                                access_log=None)
         await runner.setup()
