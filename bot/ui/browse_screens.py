@@ -3,15 +3,18 @@ the support button or why voting is closed, sharing). Every idea text is escaped
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.browse import SORT_RANDOM, SORTS, IdeaCard, IdeaList
-from bot.domain.localized import localized
+from bot.domain.localized import Localized, localized
 from bot.domain.rules import VoteRefusal, idea_link
-from bot.i18n import fmt_date, fmt_datetime, fmt_number
+from bot.i18n import current_language, fmt_date, fmt_datetime, fmt_number
 from bot.ui import callbacks as cb
 from bot.ui.groups_screens import group_button
 from bot.ui.keyboard import Keyboard, button
@@ -30,7 +33,7 @@ from bot.ui.screens import (
 from bot.ui.status_texts import note_text, status_name
 from bot.ui.text import MESSAGE_LIMIT, escape, shorten, split_text, utf16_length
 from storage.ideas import SORT_NEW, SORT_TOP
-from storage.models import Campaign, Category, Idea, IdeaStatus, StatusChange
+from storage.models import Campaign, Category, Commitment, Idea, IdeaStatus, StatusChange, WorkingGroup
 
 # A part of an idea's text: leaves room within Telegram's 4096 for a 300-character title (600 UTF-16 units with
 # emoji) and the card's own lines; the status history gets what is left (see idea_card_screen).
@@ -85,14 +88,14 @@ def ideas_list_screen(page: IdeaList, language: str) -> Screen:
     return Screen("\n".join(lines), builder.as_markup())
 
 
-def _status_line(idea: Idea) -> str | None:
+def _status_line(status: IdeaStatus) -> str | None:
     labels = {
         IdeaStatus.UNDER_REVIEW: _("📋 Status: under review by the working group"),
         IdeaStatus.INCLUDED: _("✅ Status: included in the action plan"),
         IdeaStatus.NOT_INCLUDED: _("📋 Status: not included in the action plan"),
         IdeaStatus.IMPLEMENTED: _("🏁 Status: implemented"),
     }
-    return labels.get(idea.status)
+    return labels.get(status)
 
 
 def refusal_text(refusal: VoteRefusal, campaign: Campaign) -> str:
@@ -116,15 +119,24 @@ def idea_text_lines(idea: Idea, category: Category, language: str, part: int) ->
     part actually shown and the number of parts. Shared by the card and the proposal's preview."""
     title = localized(idea, "title", language)
     body = localized(idea, "body", language)
+    lines, part, parts = _text_lines(title, body, title_of(category, language), idea.status, part, current_language())
+    return list(lines), part, parts
+
+
+# Kept by what they show (the texts themselves, not the idea: a proposal's preview passes an idea being edited), in
+# the reader's language: every press on a card renders the same few lines again.
+@lru_cache(maxsize=2048)
+def _text_lines(title: Localized, body: Localized, category_title: str, status: IdeaStatus, part: int,
+                _language: str) -> tuple[tuple[str, ...], int, int]:
     parts = split_text(body.text, BODY_PART_LIMIT)
     part = min(max(part, 0), len(parts) - 1)
     lines = [f"💡 <b>{escape(title.text)}</b>"]
     if title.is_fallback or body.is_fallback:
         lines.append(_language_mark(body.language if body.is_fallback else title.language))
-    lines.append(f"🏷 {escape(title_of(category, language))}")
-    status = _status_line(idea)
-    if status:
-        lines.append(status)
+    lines.append(f"🏷 {escape(category_title)}")
+    status_line = _status_line(status)
+    if status_line:
+        lines.append(status_line)
     lines.append("")
     if part > 0:
         lines.append("…")
@@ -132,7 +144,7 @@ def idea_text_lines(idea: Idea, category: Category, language: str, part: int) ->
     if part + 1 < len(parts):
         lines.append("…")
         lines.append(_("<i>(part {part} of {parts})</i>").format(part=part + 1, parts=len(parts)))
-    return lines, part, len(parts)
+    return tuple(lines), part, len(parts)
 
 
 # An idea the plan took up invites its readers to the working group drafting the commitment.
@@ -168,29 +180,72 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
         if utf16_length(text) <= MESSAGE_LIMIT:
             break
 
-    def action(act: str, part_number: int = part) -> str:
-        return cb.pack(cb.IdeaAction, act=act, id=idea.id, part=part_number, sort=sort, page=page)
-
-    builder = Keyboard()
     if card.support_refusal is not None:
-        builder.row(button(_("🔒 Voting is not open"), action(cb.ACT_WHY_CLOSED)))
+        vote_button = VOTE_CLOSED
     elif not card.supported:
-        builder.row(button(_("👍 Support"), action(cb.ACT_SUPPORT)))
+        vote_button = VOTE_SUPPORT
     elif card.withdrawal_refusal is None:
-        builder.row(button(_("↩️ Withdraw support"), action(cb.ACT_WITHDRAW)))
-    pager = pager_row(part, parts_count, _("◀️ Previous part"), _("📖 Read more"),
-                      lambda number: action(cb.ACT_OPEN, number))
+        vote_button = VOTE_WITHDRAW
+    else:
+        vote_button = None
+    place = CardPlace(idea.id, card.category.id, part, parts_count, sort, page)
+    if card.commitment is None:  # most cards: the same keyboard for every reader in the same state
+        markup = _plain_card_markup(place, vote_button, link, title.text, current_language())
+    else:
+        markup = _card_markup(place, vote_button, link, title.text, card.commitment,
+                              card.groups if invite else [], language)
+    return Screen(text, markup)
+
+
+@dataclass(frozen=True)
+class CardPlace:
+    """Where a card's buttons lead: the idea, its part shown, and the list (category, order, page) it came from."""
+
+    idea_id: int
+    category_id: int
+    part: int
+    parts: int
+    sort: str
+    page: int
+
+    def action(self, act: str, part: int | None = None) -> str:
+        return cb.pack(cb.IdeaAction, act=act, id=self.idea_id, part=self.part if part is None else part,
+                       sort=self.sort, page=self.page)
+
+
+VOTE_CLOSED, VOTE_SUPPORT, VOTE_WITHDRAW = "closed", "support", "withdraw"
+
+
+@lru_cache(maxsize=4096)
+def _plain_card_markup(place: CardPlace, vote_button: str | None, link: str, title: str,
+                       _language: str) -> InlineKeyboardMarkup:
+    """The keyboard of a card without a plan link, kept: a card's buttons depend only on these (and the language)."""
+    return _card_markup(place, vote_button, link, title, None, [], _language)
+
+
+def _card_markup(place: CardPlace, vote_button: str | None, link: str, title: str, commitment: Commitment | None,
+                 groups: list[WorkingGroup], language: str) -> InlineKeyboardMarkup:
+    builder = Keyboard()
+    if vote_button == VOTE_CLOSED:
+        builder.row(button(_("🔒 Voting is not open"), place.action(cb.ACT_WHY_CLOSED)))
+    elif vote_button == VOTE_SUPPORT:
+        builder.row(button(_("👍 Support"), place.action(cb.ACT_SUPPORT)))
+    elif vote_button == VOTE_WITHDRAW:
+        builder.row(button(_("↩️ Withdraw support"), place.action(cb.ACT_WITHDRAW)))
+    pager = pager_row(place.part, place.parts, _("◀️ Previous part"), _("📖 Read more"),
+                      lambda number: place.action(cb.ACT_OPEN, number))
     if pager:
         builder.row(*pager)
-    if card.commitment is not None:
-        builder.row(commitment_button(card.commitment, language))
-    for group in card.groups if invite else []:
+    if commitment is not None:
+        builder.row(commitment_button(commitment, language))
+    for group in groups:
         builder.row(group_button(group, language))
-    share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title.text, 200))}"
-    builder.row(button(_("📤 Share"), url=share_url), button(_("⚠️ Report"), action(cb.ACT_REPORT)))
-    builder.row(button(_("⬅️ Back to the list"), cb.pack(cb.IdeaList, cat=card.category.id, sort=sort, page=page)),
+    share_url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(shorten(title, 200))}"
+    builder.row(button(_("📤 Share"), url=share_url), button(_("⚠️ Report"), place.action(cb.ACT_REPORT)))
+    builder.row(button(_("⬅️ Back to the list"),
+                       cb.pack(cb.IdeaList, cat=place.category_id, sort=place.sort, page=place.page)),
                 menu_button())
-    return Screen(text, builder.as_markup())
+    return builder.as_markup()
 
 
 HISTORY_SHOWN = 5
