@@ -180,21 +180,25 @@ def idea_card_screen(card: IdeaCard, language: str, bot_username: str, part: int
         if utf16_length(text) <= MESSAGE_LIMIT:
             break
 
-    if card.support_refusal is not None:
-        vote_button = VOTE_CLOSED
-    elif not card.supported:
-        vote_button = VOTE_SUPPORT
-    elif card.withdrawal_refusal is None:
-        vote_button = VOTE_WITHDRAW
-    else:
-        vote_button = None
     place = CardPlace(idea.id, card.category.id, part, parts_count, sort, page)
     if card.commitment is None:  # most cards: the same keyboard for every reader in the same state
-        markup = _plain_card_markup(place, vote_button, link, title.text, current_language())
+        markup = _plain_card_markup(place, _vote_button(card), link, title.text, current_language())
     else:
-        markup = _card_markup(place, vote_button, link, title.text, card.commitment,
+        markup = _card_markup(place, _vote_button(card), link, title.text, card.commitment,
                               card.groups if invite else [], language)
     return Screen(text, markup)
+
+
+VOTE_CLOSED, VOTE_SUPPORT, VOTE_WITHDRAW = "closed", "support", "withdraw"
+
+
+def _vote_button(card: IdeaCard) -> str | None:
+    """The card's vote button: why voting is closed, Support, Withdraw, or none (a support that is final)."""
+    if card.support_refusal is not None:
+        return VOTE_CLOSED
+    if not card.supported:
+        return VOTE_SUPPORT
+    return VOTE_WITHDRAW if card.withdrawal_refusal is None else None
 
 
 @dataclass(frozen=True)
@@ -213,14 +217,12 @@ class CardPlace:
                        sort=self.sort, page=self.page)
 
 
-VOTE_CLOSED, VOTE_SUPPORT, VOTE_WITHDRAW = "closed", "support", "withdraw"
-
-
 @lru_cache(maxsize=4096)
 def _plain_card_markup(place: CardPlace, vote_button: str | None, link: str, title: str,
-                       _language: str) -> InlineKeyboardMarkup:
-    """The keyboard of a card without a plan link, kept: a card's buttons depend only on these (and the language)."""
-    return _card_markup(place, vote_button, link, title, None, [], _language)
+                       language: str) -> InlineKeyboardMarkup:
+    """The keyboard of a card without a plan link, kept: its buttons depend only on these (`language`: the one
+    gettext translates into now)."""
+    return _card_markup(place, vote_button, link, title, None, [], language)
 
 
 def _card_markup(place: CardPlace, vote_button: str | None, link: str, title: str, commitment: Commitment | None,
