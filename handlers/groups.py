@@ -19,7 +19,7 @@ from bot.domain import groups
 from bot.domain.plan import parse_number
 from bot.ui import callbacks as cb
 from bot.ui import groups_screens as gs
-from bot.ui.respond import show
+from bot.ui.respond import message_in_private_chat, show
 from bot.ui.screens import Screen, stale_button_text, unknown_command
 from handlers.moderators import moderator_here
 from storage.db import AsyncSession
@@ -328,7 +328,7 @@ def create_router() -> Router:
         decision_button, cb.Group.filter(F.act.in_({cb.GROUP_APPROVE, cb.GROUP_DECLINE})))
 
     residents = Router(name="groups.residents")
-    residents.message.filter(F.chat.type == "private")
+    residents.message.filter(message_in_private_chat)
     residents.callback_query.register(group_button, cb.Group.filter(F.act == cb.GROUP_CARD))
     residents.callback_query.register(join_button, cb.Group.filter(F.act == cb.GROUP_JOIN))
     residents.callback_query.register(consent_button, cb.Group.filter(F.act == cb.GROUP_CONSENT))

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.domain import plan
 from bot.ui import callbacks as cb
 from bot.ui import plan_screens as ps
-from bot.ui.respond import show
+from bot.ui.respond import message_in_private_chat, show
 from bot.ui.screens import Screen, unknown_command
 from handlers.moderators import moderator_here
 from storage.db import AsyncSession
@@ -165,7 +165,7 @@ def create_router() -> Router:
     moderators.message.register(link_command, Command("link", "unlink"))
 
     residents = Router(name="plan.residents")
-    residents.message.register(plan_command, Command("plan"), F.chat.type == "private")
+    residents.message.register(plan_command, Command("plan"), message_in_private_chat)
     residents.callback_query.register(plan_button, cb.Menu.filter(F.to == cb.MENU_PLAN))
     residents.callback_query.register(plan_button, cb.Plan.filter(F.act == cb.PLAN_LIST))
     residents.callback_query.register(commitment_button, cb.Plan.filter(F.act == cb.PLAN_CARD))

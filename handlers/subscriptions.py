@@ -19,7 +19,7 @@ from bot.ui import browse_screens, screens
 from bot.ui import callbacks as cb
 from bot.ui import subscriptions_screens as ss
 from bot.ui.callbacks import NotifyToggle, Subs
-from bot.ui.respond import show
+from bot.ui.respond import message_in_private_chat, show
 from storage.db import AsyncSession
 from storage.models import User
 
@@ -110,9 +110,8 @@ async def notifications_button(query: CallbackQuery, callback_data: NotifyToggle
 
 def create_router() -> Router:
     router = Router(name="subscriptions")
-    private = F.chat.type == "private"
-    router.message.register(subscribe_command, Command("subscribe"), private)
-    router.message.register(unsubscribe_command, Command("unsubscribe"), private)
+    router.message.register(subscribe_command, Command("subscribe"), message_in_private_chat)
+    router.message.register(unsubscribe_command, Command("unsubscribe"), message_in_private_chat)
     router.callback_query.register(settings_button, cb.Menu.filter(F.to == cb.MENU_SUBSCRIPTIONS))
     router.callback_query.register(settings_button, Subs.filter(F.act == cb.SUB_HOME))
     router.callback_query.register(option_button, Subs.filter((F.act == cb.SUB_OPTION) & F.opt.in_(subs.OPTIONS)))
@@ -120,6 +119,6 @@ def create_router() -> Router:
     router.callback_query.register(category_button, Subs.filter(F.act == cb.SUB_CATEGORY))
     router.callback_query.register(stop_digest_button, Subs.filter(F.act == cb.SUB_STOP_DIGEST))
     router.callback_query.register(open_as_new_message, cb.IdeaAction.filter(F.act == cb.ACT_OPEN_NEW))
-    router.message.register(notifications_command, Command("notifications"), private)
+    router.message.register(notifications_command, Command("notifications"), message_in_private_chat)
     router.callback_query.register(notifications_button, NotifyToggle.filter())
     return router
