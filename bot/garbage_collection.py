@@ -1,5 +1,5 @@
-"""The garbage collector tuned for a long-running bot process (measured in benchmarks/README.md, "Garbage
-collection").
+"""The garbage collector tuned for a long-running bot process (measured in benchmarks/README.md, "Issue 8:
+garbage collection and the card").
 
 With Python's defaults (a young collection every 700 allocations), the objects of the updates in flight are
 often alive at a young collection; they are promoted, and every few promotions a full collection walks the whole
