@@ -56,8 +56,8 @@ async def reindex(session: AsyncSession, idea_ids: Collection[int]) -> None:
     # A list of parameters (executemany) and not .values([...]): SQLAlchemy batches the rows itself, under each
     # database's limit of bound parameters, from one cached statement; a multi-row VALUES of thousands of rows
     # was compiled anew each time (three quarters of a campaign import's time).
-    await session.execute(insert(SearchTerm), term_values)
-    await session.execute(insert_ignoring_conflicts(session, SearchKey), key_values)
+    await session.exec(insert(SearchTerm), params=term_values)
+    await session.exec(insert_ignoring_conflicts(session, SearchKey), params=key_values)
 
 
 async def terms_by_keys(session: AsyncSession, keys: Collection[str]) -> list[tuple[str, str]]:
