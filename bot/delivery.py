@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 # Telegram's answers that mean our text is wrong: a bug to fix, not a resident's problem.
 BUG_DESCRIPTIONS = ("message is too long", "can't parse entities", "caption is too long")
+# A 403 that says the chat itself refuses the bot, whatever the paid broadcast flag (any other 403 of a paid
+# broadcast may be about the flag: see Sender._send_without_paid_flag).
+CHAT_GONE = ("blocked by the user", "user is deactivated", "kicked", "can't initiate conversation")
 # Errors worth another attempt later: Telegram or the network may be fine again.
 TRANSIENT_ERRORS = (TelegramServerError, TelegramNetworkError, ClientDecodeError, TimeoutError)
 UNAUTHORIZED_PAUSE = 60.0  # seconds: a revoked token will not come back sooner
@@ -181,10 +184,11 @@ class Sender:
     async def _claim_paid_and_free(self, free_slots: int) -> list[OutboxMessage]:
         """With paid broadcasts: tokens of the paid bucket for every row, of the free bucket too for rows sent
         without the flag, claimed first (see the module docstring)."""
-        await self._paid_bucket.wait_ready()
+        paid_bucket = self._paid_bucket  # paid broadcasting may stop meanwhile (_send_without_paid_flag)
+        await paid_bucket.wait_ready()
         if self._paused():
             return []
-        tokens = await self._paid_bucket.take_up_to(free_slots)
+        tokens = await paid_bucket.take_up_to(free_slots)
         free_tokens = await self._bucket.take_up_to(tokens)
         paced = self._chats_being_paced()
         async with self.sessions() as session:
@@ -194,7 +198,7 @@ class Sender:
                                           exclude_chats=paced | {message.chat_id for message in free}, paid=True)
             await session.commit()
         await self._bucket.give_back(free_tokens - len(free))
-        await self._paid_bucket.give_back(tokens - len(free) - len(paid))
+        await paid_bucket.give_back(tokens - len(free) - len(paid))
         return free + paid
 
     def _chats_being_paced(self) -> set[int]:
@@ -234,19 +238,25 @@ class Sender:
             self._chat_ready_at[message.chat_id] = time.monotonic() + self.chat_interval
             self._request_done.set()
 
-    async def _attempt(self, message: OutboxMessage) -> Outcome:
-        """Send one claimed row and record what became of it."""
+    async def _attempt(self, message: OutboxMessage, *, paid: bool | None = None) -> Outcome:
+        """Send one claimed row and record what became of it (`paid`: with allow_paid_broadcast; by default as
+        its kind goes)."""
+        paid = self._paid_flag(message) if paid is None else paid
         if self._paused():  # a 429 arrived while this row was being claimed
             await asyncio.sleep(self._paused_until - time.monotonic())
         try:
-            await self._send(message)
+            await self._send(message, paid)
         except TelegramRetryAfter as error:
             return await self._flood_control(message, error)
         except TelegramForbiddenError as error:
+            if paid and not any(chat_gone in error.message for chat_gone in CHAT_GONE):
+                return await self._send_without_paid_flag(message, error)
             skipped = await self._record(outbox.mark_blocked, message, self._redact(error))
             log.info("chat %s blocked the bot; %s more of its messages dropped", message.chat_id, skipped)
             return Outcome.BLOCKED
         except (TelegramBadRequest, TelegramEntityTooLarge) as error:
+            if paid and isinstance(error, TelegramBadRequest):
+                return await self._send_without_paid_flag(message, error)
             return await self._permanent_failure(message, error)
         except TelegramUnauthorizedError as error:
             log.error("Telegram rejected the bot token; the sender pauses for %s s", UNAUTHORIZED_PAUSE)
@@ -264,7 +274,22 @@ class Sender:
         await self._record(outbox.mark_sent, message.id)
         return Outcome.SENT
 
-    async def _send(self, message: OutboxMessage) -> None:
+    async def _send_without_paid_flag(self, message: OutboxMessage, refusal: Exception) -> Outcome:
+        """Telegram refused a message sent as a paid broadcast. The flag itself may be why (the bot's Stars ran out,
+        or it may not broadcast paid), so the message goes again without it, at the free pace. If that goes
+        through, this sender stops paid broadcasting until it restarts: the rest of the broadcast goes out at
+        the free pace instead of failing message by message."""
+        while not await self._bucket.take_up_to(1):
+            await self._bucket.wait_ready()
+        outcome = await self._attempt(message, paid=False)
+        if outcome is Outcome.SENT and self._paid_bucket is not None:
+            log.error("Telegram refused a paid broadcast (%s) and took the same message without it: this process "
+                      "sends every message at SEND_RATE_PER_SECOND until it restarts. Check the bot's Stars "
+                      "balance, or unset PAID_BROADCAST_RATE.", self._redact(refusal))
+            self.paid_rate, self._paid_bucket = 0, None
+        return outcome
+
+    async def _send(self, message: OutboxMessage, paid: bool) -> None:
         markup = InlineKeyboardMarkup.model_validate_json(message.reply_markup) if message.reply_markup else None
         if message.photo_path:
             # Else aiohttp fails mid-upload with a network error, which would be retried. (A stat: no real block.)
@@ -272,18 +297,18 @@ class Sender:
                 raise FileNotFoundError(f"photo {message.photo_path} not found")
             await self.bot.send_photo(
                 message.chat_id, FSInputFile(message.photo_path), caption=message.text or None,
-                reply_markup=markup, allow_paid_broadcast=self._paid_flag(message),
+                reply_markup=markup, allow_paid_broadcast=True if paid else None,
                 request_timeout=self.request_timeout,
             )
         else:
             await self.bot.send_message(
-                message.chat_id, message.text, reply_markup=markup, allow_paid_broadcast=self._paid_flag(message),
+                message.chat_id, message.text, reply_markup=markup, allow_paid_broadcast=True if paid else None,
                 request_timeout=self.request_timeout,
             )
 
-    def _paid_flag(self, message: OutboxMessage) -> bool | None:
-        """True for a paid broadcast; None (the parameter left out) for everything else."""
-        return True if self.paid_rate and outbox.is_paid_kind(message.kind) else None
+    def _paid_flag(self, message: OutboxMessage) -> bool:
+        """True for a paid broadcast (sent with allow_paid_broadcast)."""
+        return bool(self.paid_rate) and outbox.is_paid_kind(message.kind)
 
     async def _flood_control(self, message: OutboxMessage, error: TelegramRetryAfter) -> Outcome:
         log.warning("Telegram flood control: the sender pauses for %s s", error.retry_after)

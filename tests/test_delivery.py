@@ -297,6 +297,47 @@ async def test_with_paid_broadcast_rate_digests_go_paid_and_notifications_do_not
     assert flags == {"the weekly digest": True, "your idea was published": None}
 
 
+@pytest.mark.parametrize("refusal", [(400, "Bad Request: not enough Stars for a paid broadcast"),
+                                     (403, "Forbidden: bot can't make paid broadcasts")])
+async def test_a_refused_paid_broadcast_goes_out_at_the_free_pace_and_paid_broadcasting_stops(
+        sessions, fake_telegram, bot, caplog, refusal):
+    chats = list(range(1321, 1331))
+    await add_residents(sessions, fake_telegram, chats)
+    fake_telegram.refuse_paid_broadcasts(*refusal)  # the bot's Stars ran out
+    await enqueue_all(sessions, [(chat, f"digest for {chat}") for chat in chats])  # kind "digest": paid
+    sender = quick_sender(bot, sessions, paid_rate=100, max_in_flight=4)
+    with caplog.at_level(logging.ERROR, logger="bot.delivery"):
+        await deliver_everything(sender, sessions)
+
+    assert delivered_texts(fake_telegram) == Counter(f"digest for {chat}" for chat in chats)  # each once
+    assert {row.status for row in await rows(sessions)} == {"sent"}
+    paid_calls = [call for call in fake_telegram.calls("sendMessage") if call.params.get("allow_paid_broadcast")]
+    assert paid_calls and not any(call.ok for call in paid_calls)
+    assert len(paid_calls) <= 4  # those in flight when the first refusal came back; then no more
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and "SEND_RATE_PER_SECOND" in errors[0] and TEST_TOKEN not in errors[0]
+    assert sender.paid_rate == 0
+
+
+async def test_a_paid_broadcast_refused_for_its_chat_is_not_sent_again_and_paid_broadcasting_goes_on(
+        sessions, fake_telegram, bot, caplog):
+    await add_residents(sessions, fake_telegram, [1341, 1342, 1343])
+    fake_telegram.users[1341].blocked = True
+    fake_telegram.fail_next("sendMessage", 400, "Bad Request: chat not found", chat_id=1342, times=2)
+    await enqueue_all(sessions, [(1341, "to a blocker"), (1342, "to a deleted account"), (1343, "to a reader")])
+    sender = quick_sender(bot, sessions, paid_rate=100)
+    with caplog.at_level(logging.ERROR, logger="bot.delivery"):
+        await deliver_everything(sender, sessions)
+
+    statuses = {row.text: row.status for row in await rows(sessions)}
+    assert statuses == {"to a blocker": "blocked", "to a deleted account": "failed", "to a reader": "sent"}
+    assert [call.params.get("allow_paid_broadcast") for call in fake_telegram.calls("sendMessage")
+            if call.chat_id == 1341] == [True]  # blocked: not tried again without the flag
+    assert [call.params.get("allow_paid_broadcast") for call in fake_telegram.calls("sendMessage")
+            if call.chat_id == 1342] == [True, None]  # tried once without it: the message itself was refused
+    assert sender.paid_rate == 100 and not caplog.records
+
+
 # ---------------------------------------------------------------- batches, dedupe
 
 

@@ -295,6 +295,7 @@ class FakeTelegram:
         self._confirmed_below = 0  # every update_id below this was confirmed by getUpdates(offset)
         self._poll_generation = 0
         self._faults: list[_Fault] = []
+        self._paid_refusal: tuple[int, str] | None = None  # see refuse_paid_broadcasts
         self._delays: list[list] = []  # [lower-case method, seconds, times left]
         self._hold: list | None = None  # [lower-case method, calls still answered before holding]
         self._released = asyncio.Event()
@@ -398,6 +399,12 @@ class FakeTelegram:
             retry_after = retry_after or 1
             description = description or f"Too Many Requests: retry after {retry_after}"
         self._faults.append(_Fault(method.lower(), error_code, description, retry_after, times, chat_id))
+
+    def refuse_paid_broadcasts(self, error_code: int = 400,
+                               description: str = "Bad Request: not enough Stars for a paid broadcast") -> None:
+        """From now on every send with allow_paid_broadcast fails, as when the bot's Stars ran out or it may not
+        broadcast paid (Telegram does not document its exact answer: the bot must not depend on the text)."""
+        self._paid_refusal = (error_code, description)
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer only after ``seconds`` (to provoke timeouts)."""
@@ -744,6 +751,8 @@ class FakeTelegram:
         return user
 
     def _check_rate(self, method: str, chat_id: int, paid: bool = False) -> None:
+        if paid and self._paid_refusal is not None:
+            raise ApiError(*self._paid_refusal)
         if self._rate_limits and method in self._rate_limits.methods:
             self._rate_limits.check(chat_id, time.monotonic(), paid)
 
