@@ -123,11 +123,11 @@ def idea_text_lines(idea: Idea, category: Category, language: str, part: int) ->
     return list(lines), part, parts
 
 
-# Kept by what they show (the texts themselves, not the idea: a proposal's preview passes an idea being edited), in
-# the reader's language: every press on a card renders the same few lines again.
+# Kept by what they show (the texts themselves, not the idea: a proposal's preview passes an idea being edited) and
+# by `language`, the one gettext translates into now: every press on a card renders the same few lines again.
 @lru_cache(maxsize=2048)
 def _text_lines(title: Localized, body: Localized, category_title: str, status: IdeaStatus, part: int,
-                _language: str) -> tuple[tuple[str, ...], int, int]:
+                language: str) -> tuple[tuple[str, ...], int, int]:
     parts = split_text(body.text, BODY_PART_LIMIT)
     part = min(max(part, 0), len(parts) - 1)
     lines = [f"💡 <b>{escape(title.text)}</b>"]
